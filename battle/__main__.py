@@ -1,0 +1,5 @@
+import sys
+
+from battle.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Where a run executes: local processes on loopback, or the Docker Compose stack."""

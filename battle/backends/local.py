@@ -1,0 +1,152 @@
+"""`battle run --backend local`: the whole run as local processes and threads on loopback.
+
+Order: validate (done by the caller) → fresh run dir, plan, manifest → seed and
+start the stack → observer, crew, mutator, chaos plan → soak → quiesce, calm,
+settle, snapshot → judge → stop the stack. Whatever fails half-way, a
+verdict.json is written (error) and the stack is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from battle.adapters.plc import PlcReader, load_tag_expectations
+from battle.adapters.reference import ReferenceAdapter
+from battle.backends.local_restart import LocalRestartPolicy
+from battle.backends.local_stack import LocalStack, build_local_stack, start_local_stack
+from battle.backends.manifest import ManifestFile, build_manifest, new_run_id
+from battle.chaos.ledger import Ledger
+from battle.chaos.plan import generate_plan, plan_to_json
+from battle.chaos.process_driver import ProcessDriver
+from battle.chaos.proxy.client import ProxyClient
+from battle.chaos.runner import PlanRunner
+from battle.common.control import ensure_fresh, writer_names
+from battle.config import RunConfig
+from battle.crew.crew import CrewSettings, run_crew
+from battle.judging import error_verdict, judge_run_dir
+from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
+from battle.observer.memory import PsutilSource
+from battle.observer.run import Observer, ObserverHooks, ObserverSettings
+from battle.verdict import Verdict
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class LocalRunOptions:
+    runs_root: Path
+    run_id: str | None = None
+    progress: Callable[[str], None] = print
+
+
+def _thread(name: str, target: Callable[[], Any], errors: list[str]) -> threading.Thread:
+    def body() -> None:
+        try:
+            target()
+        except Exception as exc:  # supervisor: a dead writer is reported in the verdict, not swallowed
+            errors.append(f"{name} died: {type(exc).__name__}: {exc}")
+            log.exception("%s died", name)
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
+    started = time.time()
+    run_id = options.run_id or new_run_id(config, started)
+    run_dir = options.runs_root / run_id
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} already holds a run; a verdict is only valid from a fresh directory "
+                              "(choose another --run-id)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_fresh(run_dir)
+    (run_dir / "plan.json").write_text(plan_to_json(generate_plan(config)), encoding="utf-8")
+    manifest = ManifestFile(run_dir / "manifest.json", build_manifest(config, run_id, "local", started, repo=REPO))
+    stack: LocalStack | None = None
+    try:
+        stack = build_local_stack(config, run_dir)
+        options.progress(f"run {run_id}: starting the local stack in {run_dir}")
+        took = start_local_stack(stack)
+        manifest.update(startup=took)
+        options.progress(f"stack healthy: {took}")
+        return _soak_and_judge(config, stack, manifest, options)
+    except Exception as exc:
+        reason = f"harness error: {type(exc).__name__}: {exc}"
+        log.error("%s\n%s", reason, traceback.format_exc())
+        manifest.data["errors"].append(reason)
+        manifest.save()
+        return error_verdict(run_dir, reason, manifest.data)
+    finally:
+        if stack is not None:
+            stack.manager.stop_all()
+
+
+def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile,
+                    options: LocalRunOptions) -> Verdict:
+    run_dir = stack.run_dir
+    soak_start = time.time()
+    soak_end = soak_start + config.soak_seconds
+    manifest.mark("soakStart", soak_start)
+    limits = config.limits()
+    writers = writer_names(config.bots, mutator_enabled(config))
+    adapter = ReferenceAdapter(stack.tool_url, stack.cloud_url, stack.api_key)
+    proxy = ProxyClient(stack.proxy_control_url, stack.chaos_token)
+    driver = ProcessDriver(stack.manager, proxy, plc_delay_file=stack.plc_delay_file)
+    ledger = Ledger(run_dir / "injected.jsonl")
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    runner = PlanRunner(plan, driver, proxy, ledger)
+    types = load_tag_expectations(stack.seed_dir / "plc_tags.json").types
+    manager = stack.manager
+    observer = Observer(
+        ObserverSettings(run_dir=run_dir, soak_start=soak_start, soak_end=soak_end,
+                         warmup_s=float(limits["WARMUP_S"]), settle_max_s=float(limits["SETTLE_MAX_S"]),
+                         propagation_max_s=float(limits["PROPAGATION_MAX_S"]),
+                         restore_max_s=float(limits["RESTORE_MAX_S"]), writers=writers),
+        ObserverHooks(
+            adapter=adapter,
+            memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in ("tool", "cloud", "plc-sim")}),
+            calm=lambda: runner.calm().to_json(),
+            plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=types),
+            expected_flags=stack.expected_flags(),
+            event_logs=((manager.log_path("tool"), "tool"),),
+            event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim")),),
+            progress=options.progress,
+        ),
+    )
+    errors: list[str] = []
+    observer.start()
+    threads = [_thread("crew", lambda: run_crew(CrewSettings.from_config(config, run_dir, stack.tool_url)), errors)]
+    if mutator_enabled(config):
+        mutator = Mutator(MutatorSettings.from_config(config, run_dir, stack.cloud_url, stack.api_key, stack.tool_url))
+        threads.append(_thread("mutator", mutator.run, errors))
+    runner.start()
+    try:
+        observer.wait_soak()
+        manifest.mark("soakEnd")
+        outcome = observer.finish()
+        for name, stamp in observer.times.items():
+            manifest.data["times"][name] = stamp
+        manifest.data["notes"].extend(outcome["notes"])
+        manifest.data["calm"] = outcome["calm"]
+        manifest.data["errors"].extend(errors)
+        manifest.save()
+        for thread in threads:
+            thread.join(timeout=5)
+        verdict = judge_run_dir(run_dir)
+        manifest.mark("judged")
+        options.progress(f"verdict {verdict.verdict} (exit {verdict.exit_code}) in {run_dir}")
+        return verdict
+    finally:
+        runner.stop()
+        observer.close()
+        ledger.close()

@@ -1,0 +1,334 @@
+"""The seeded fault plan: every fault of a run, decided up front from the knobs and SEED.
+
+Each family (one knob: DOWNLOAD_STORM, CLOUD_FLAP, ...) draws from its own
+`random.Random(f"{seed}:{family}")`, so turning one family on or off never changes another's
+schedule. Rules every plan obeys:
+
+- every family the scenario turns on fires at least once (and every variant of it: each target of
+  a power storm, each status of the error bursts): when its first event would not be restored in
+  time, it is moved inside the first third of the soak — a 15-minute smoke with a 20–40-minute
+  download storm still downloads;
+- every fault is restored before the soak ends, leaving a calm tail of max(10% of the soak, 20 s)
+  (never more than half the soak): durations are clipped to fit;
+- faults on the same target never overlap (a later one is shifted after the earlier one plus a
+  short gap, or skipped if it no longer fits), and attrition keeps at most MAX_DEAD targets down.
+
+`plan_to_json` is byte-identical for the same resolved configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from battle.config import ConfigError, RunConfig, resolve
+
+PLAN_SCHEMA = 1
+SAME_TARGET_GAP_S = 5.0  # a breath between two faults on one target, so their effects can be told apart
+MIN_DURATION_S = 1.0  # clipping a fault below this would inject nothing worth judging
+MIN_STEP_S = 10.0  # a storm with lo=0 still advances; bounds the number of events
+TAIL_FRACTION, TAIL_MIN_S = 0.10, 20.0
+MOVED_IN_MAX_FRACTION = 1 / 6  # a moved-in event of a short soak may not take over the whole soak
+_EPS = 1e-6
+
+# Attrition: which kind a weight stands for, and which targets that kind may hit.
+ATTRITION_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (("restart", ("tool", "plc-sim", "cloud")),  # graceful: stop, start after recovery
+                   ("power", ("tool", "plc-sim")),  # crash: SIGKILL, start after recovery
+                   ("wipe", ("tool",)))  # kill, lose the data volume, start (re-seeds)
+
+
+class PlanError(ConfigError):
+    """The knobs ask for a plan that cannot be made (e.g. a soak too short for every family)."""
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    id: str
+    kind: str
+    target: str
+    at: float  # seconds after soak start
+    duration: float  # seconds until restore
+    params: Mapping[str, Any]
+    family: str  # the knob that asked for it; not written to plan.json
+
+    @property
+    def end(self) -> float:
+        return self.at + self.duration
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "target": self.target, "at": self.at,
+                "duration": self.duration, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: str
+    seed: int
+    soak_seconds: float
+    faults: tuple[PlannedFault, ...]
+    constant: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def families(self) -> frozenset[str]:
+        return frozenset(f.family for f in self.faults)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": PLAN_SCHEMA, "scenario": self.scenario, "seed": self.seed,
+                "soakSeconds": self.soak_seconds, "constant": dict(self.constant),
+                "faults": [f.to_dict() for f in self.faults]}
+
+
+@dataclass(frozen=True)
+class Window:
+    soak: float
+    lead: float  # earliest start of a moved-in event
+    first_third: float
+    end: float  # every fault is restored by then
+
+
+def window_for(soak_seconds: float) -> Window:
+    tail = min(max(TAIL_FRACTION * soak_seconds, TAIL_MIN_S), soak_seconds / 2)
+    return Window(soak_seconds, soak_seconds / 10, soak_seconds / 3, soak_seconds - tail)
+
+
+@dataclass
+class _Candidate:
+    family: str
+    seq: int
+    at: float
+    duration: float
+    kind: str
+    target: str
+    params: Mapping[str, Any]
+    mandatory: bool = False
+
+
+Variant = tuple[str, Mapping[str, Any]]  # (target, params)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # the knob that turns it on; also seeds its random stream
+    enabled: Callable[[RunConfig], bool]
+    generate: Callable[[RunConfig, random.Random, Window], list[_Candidate]]
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> None:
+    FAMILIES[family.name] = family
+
+
+def enabled_families(config: RunConfig) -> tuple[str, ...]:
+    return tuple(name for name, fam in FAMILIES.items() if fam.enabled(config))
+
+
+def _moved_in(rng: random.Random, window: Window) -> float:
+    return round(rng.uniform(window.lead, window.first_third), 1)
+
+
+def _ensure_variants(cands: list[_Candidate], variants: Sequence[Variant], rng: random.Random, window: Window,
+                     make: Callable[[int, float, Variant], _Candidate]) -> list[_Candidate]:
+    """Mark the first event of each variant mandatory; move it into the first third if it would not fit."""
+    out = list(cands)
+    for v, variant in enumerate(variants):
+        first = next((c for c in out if c.seq % len(variants) == v), None)
+        if first is not None and first.at + first.duration <= window.end:
+            first.mandatory = True
+            continue
+        if first is not None:
+            out.remove(first)
+        moved = make(v, _moved_in(rng, window), variant)
+        moved.duration = min(moved.duration, round(window.soak * MOVED_IN_MAX_FRACTION, 1))
+        moved.mandatory = True
+        out.append(moved)
+    return out
+
+
+def storm(name: str, kind: str, variants: Callable[[RunConfig], Sequence[Variant]],
+          duration_knob: str) -> Family:
+    """Events `lo..hi` minutes apart (uniform), cycling through the variants."""
+
+    def generate(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Candidate]:
+        lo, hi = cfg.value(name)
+        vs = variants(cfg)
+        duration = round(float(cfg.value(duration_knob)), 1)
+
+        def make(seq: int, at: float, variant: Variant) -> _Candidate:
+            return _Candidate(name, seq, at, duration, kind, variant[0], variant[1])
+
+        out, t, seq = [], 0.0, 0
+        while True:
+            t += max(rng.uniform(lo, hi) * 60.0, MIN_STEP_S)
+            if t >= window.end:
+                break
+            out.append(make(seq, round(t, 1), vs[seq % len(vs)]))
+            seq += 1
+        return _ensure_variants(out, vs, rng, window, make)
+
+    return Family(name, lambda cfg: cfg.value(name) is not None, generate)
+
+
+def flap(name: str, kind: str, target: str) -> Family:
+    """Down `down` minutes every `period` minutes; the target is up for a while before the first cut."""
+
+    def generate(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Candidate]:
+        down, period = cfg.value(name)
+
+        def make(seq: int, at: float, variant: Variant) -> _Candidate:
+            return _Candidate(name, seq, at, round(down * 60.0, 1), kind, target, {})
+
+        out, seq = [], 0
+        t = rng.uniform(period - down, period) * 60.0
+        while t < window.end:
+            out.append(make(seq, round(t, 1), (target, {})))
+            seq, t = seq + 1, t + period * 60.0
+        return _ensure_variants(out, [(target, {})], rng, window, make)
+
+    return Family(name, lambda cfg: cfg.value(name) is not None, generate)
+
+
+def _attrition(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Candidate]:
+    lo, hi = cfg.value("ATTRITION_PERIOD")
+    rlo, rhi = cfg.value("ATTRITION_RECOVERY_S")
+    weights = cfg.value("ATTRITION_WEIGHTS")
+
+    def make(seq: int, at: float, _variant: Variant) -> _Candidate:
+        pick, kind, targets = rng.random() * sum(weights), ATTRITION_KINDS[-1][0], ATTRITION_KINDS[-1][1]
+        for (k, ts), w in zip(ATTRITION_KINDS, weights, strict=True):
+            if pick < w:
+                kind, targets = k, ts
+                break
+            pick -= w
+        target = targets[rng.randrange(len(targets))]
+        return _Candidate("ATTRITION", seq, at, round(rng.uniform(rlo, rhi), 1), kind, target, {})
+
+    out, t, seq = [], 0.0, 0
+    while True:
+        t += max(rng.uniform(lo, hi) * 60.0, MIN_STEP_S)
+        if t >= window.end:
+            break
+        out.append(make(seq, round(t, 1), ("", {})))
+        seq += 1
+    return _ensure_variants(out, [("", {})], rng, window, make)
+
+
+def _cloud_error_variants(cfg: RunConfig) -> list[Variant]:
+    fraction = cfg.value("CLOUD_ERRORS_FRACTION")
+    return [("cloud-proxy", {"status": s, "fraction": fraction}) for s in cfg.value("CLOUD_ERRORS_STATUS")]
+
+
+def _linkshape_variants(cfg: RunConfig) -> list[Variant]:
+    return [("cloud-proxy", {"latencyMs": cfg.value("LINKSHAPE_LATENCY_MS"),
+                             "jitterMs": cfg.value("LINKSHAPE_JITTER_MS"),
+                             "bandwidthKbps": cfg.value("LINKSHAPE_BANDWIDTH_KBPS"),
+                             "dropRate": cfg.value("LINKSHAPE_DROP_RATE")})]
+
+
+# Registration order is placement priority on conflicts; keep it stable (it shapes every plan).
+register_family(storm("DOWNLOAD_STORM", "download", lambda cfg: [("plc-sim", {})], "DOWNLOAD_DOWN_S"))
+register_family(flap("CLOUD_FLAP", "cloudcut", "cloud"))
+register_family(storm("CLOUD_ERRORS", "cloud-errors", _cloud_error_variants, "CLOUD_ERRORS_S"))
+register_family(storm("POWER_STORM", "power", lambda cfg: [("tool", {}), ("plc-sim", {})], "POWER_DOWN_S"))
+register_family(storm("TOOLKILL_STORM", "toolkill", lambda cfg: [("tool", {})], "TOOLKILL_S"))
+register_family(storm("PAUSE_STORM", "pause", lambda cfg: [("tool", {})], "PAUSE_S"))
+register_family(storm("LINKSHAPE", "linkshape", _linkshape_variants, "LINKSHAPE_S"))
+register_family(Family("ATTRITION", lambda cfg: cfg.value("ATTRITION") is True, _attrition))
+
+
+# ---------------------------------------------------------------- placement
+
+
+def _ceil_tenth(x: float) -> float:
+    """Round up to 0.1 s, forgiving float noise, so a shifted start never lands back inside a blocker."""
+    return math.ceil(x * 10 - _EPS) / 10
+
+
+class _Schedule:
+    """Placed faults; finds the earliest slot for a candidate that breaks no rule."""
+
+    def __init__(self, window: Window, max_dead: int) -> None:
+        self.window, self.max_dead = window, max_dead
+        self.placed: list[_Candidate] = []
+
+    def place(self, c: _Candidate, start: float) -> bool:
+        t = _ceil_tenth(start)
+        while True:
+            if t > self.window.end + _EPS:
+                return False
+            duration = c.duration
+            if t + duration > self.window.end + _EPS:
+                duration = int((self.window.end - t) * 10 + _EPS) / 10  # round down: never past the end
+            if duration < min(c.duration, MIN_DURATION_S) - _EPS:
+                return False
+            next_t = self._blocked_until(c, t, duration)
+            if next_t is None:
+                c.at, c.duration = round(t, 1), duration
+                self.placed.append(c)
+                return True
+            t = max(_ceil_tenth(next_t), round(t + 0.1, 1))  # always progress
+
+    def _blocked_until(self, c: _Candidate, t: float, duration: float) -> float | None:
+        """None when [t, t+duration] is free; else the earliest later start worth trying."""
+        later = None
+        same = [p for p in self.placed if p.target == c.target
+                and p.at < t + duration + SAME_TARGET_GAP_S - _EPS and t < p.at + p.duration + SAME_TARGET_GAP_S - _EPS]
+        if same:
+            later = max(p.at + p.duration + SAME_TARGET_GAP_S for p in same)
+        if c.family == "ATTRITION":
+            # The gap keeps a return and the next kill apart, so MAX_DEAD holds even at the boundary.
+            down = [p for p in self.placed if p.family == "ATTRITION"
+                    and p.at < t + duration + SAME_TARGET_GAP_S - _EPS
+                    and t < p.at + p.duration + SAME_TARGET_GAP_S - _EPS]
+            if len(down) >= self.max_dead:
+                first_back = min(p.at + p.duration + SAME_TARGET_GAP_S for p in down)
+                later = first_back if later is None else max(later, first_back)
+        return later
+
+
+def generate_plan(config: RunConfig) -> Plan:
+    window = window_for(config.soak_seconds)
+    order = list(FAMILIES)
+    candidates: list[_Candidate] = []
+    for name in enabled_families(config):
+        rng = random.Random(f"{config.seed}:{name}")
+        candidates.extend(FAMILIES[name].generate(config, rng, window))
+
+    schedule = _Schedule(window, int(config.value("MAX_DEAD")))
+    mandatory = sorted((c for c in candidates if c.mandatory), key=lambda c: (order.index(c.family), c.at, c.seq))
+    for c in mandatory:
+        wanted = c.at
+        # Forward from where it was drawn; failing that, the first free slot from the start of the soak.
+        if not schedule.place(c, wanted) and not schedule.place(c, window.lead):
+            raise PlanError([
+                f"SOAK_MINUTES={config.minutes:g}: too short to fire every fault family of scenario "
+                f"{config.scenario!r} ({', '.join(enabled_families(config))}) without overlaps and with every "
+                f"fault restored by {window.end:.0f} s; could not place {c.family} ({c.kind} on {c.target}, "
+                f"{c.duration:g} s) — raise SOAK_MINUTES or shorten the fault durations"])
+    rest = sorted((c for c in candidates if not c.mandatory), key=lambda c: (c.at, order.index(c.family), c.seq))
+    for c in rest:
+        schedule.place(c, c.at)  # a non-mandatory event that no longer fits is skipped
+
+    placed = sorted(schedule.placed, key=lambda c: (c.at, order.index(c.family), c.seq))
+    width = max(3, len(str(len(placed))))
+    faults = tuple(
+        PlannedFault(f"f{i:0{width}d}", c.kind, c.target, c.at, c.duration, MappingProxyType(dict(c.params)), c.family)
+        for i, c in enumerate(placed, start=1))
+    delay = int(config.value("DELAY_MS"))
+    constant = MappingProxyType({"DELAY_MS": delay} if delay > 0 else {})
+    return Plan(config.scenario, config.seed, float(config.soak_seconds), faults, constant)
+
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), sort_keys=True, indent=2) + "\n"
+
+
+def plan_for(env: Mapping[str, str], scenario: str | None = None, minutes: float | str | None = None,
+             seed: int | str | None = None) -> str:
+    """What `python -m battle plan` prints: the plan.json of the resolved configuration."""
+    return plan_to_json(generate_plan(resolve(env, scenario, minutes, seed)))

@@ -1,0 +1,188 @@
+"""The chaos service: plan runner + HTTP API served by waitress (`python -m battle chaos`).
+
+In the Docker stack: `serve_chaos(ChaosServiceConfig.from_env(), docker_driver_for(config))`.
+
+`serve_chaos(config, driver, proxy_client)` blocks until SIGTERM/SIGINT and calms before exiting,
+so stopping the chaos service never leaves a fault behind. `ChaosService` is the same thing
+without blocking, for the local backend (run in-process) and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from battle.chaos.api import create_chaos_app
+from battle.chaos.drivers import RuntimeDriver
+from battle.chaos.errors import ChaosError
+from battle.chaos.ledger import Ledger
+from battle.chaos.runner import PlanRunner
+
+_EMPTY_PLAN: dict[str, Any] = {"schema": 1, "faults": []}
+
+
+@dataclass(frozen=True)
+class ChaosServiceConfig:
+    token: str
+    ledger_path: Path  # runs/<id>/injected.jsonl
+    plan_path: Path | None = None  # runs/<id>/plan.json; None = API-only
+    host: str = "0.0.0.0"
+    port: int = 8088  # 0 = any free port
+    plan_start: str = "boot"  # "boot": the plan begins when the service starts; "api": on POST /plan/start
+    proxy_url: str | None = None  # cloud-proxy control API, e.g. http://cloud-proxy:8091
+    project: str = ""  # compose project (Docker backend)
+    network: str | None = None  # the network to cut (Docker backend; default: the only one attached)
+    plc_delay_file: str = "/tmp/plc_delay_ms"
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            raise ChaosError("CHAOS_TOKEN is empty; the chaos API refuses to run without a token")
+        if self.plan_start not in ("boot", "api"):
+            raise ChaosError(f"CHAOS_PLAN_START is {self.plan_start!r}; accepted: boot, api")
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> ChaosServiceConfig:
+        plan = env.get("CHAOS_PLAN_FILE", "")
+        try:
+            port = int(env.get("CHAOS_PORT", "8088"))
+        except ValueError:
+            raise ChaosError(
+                f"CHAOS_PORT is {env.get('CHAOS_PORT')!r}; accepted: an integer 0..65535"
+            ) from None
+        return cls(
+            token=env.get("CHAOS_TOKEN", ""),
+            ledger_path=Path(env.get("CHAOS_LEDGER_FILE", "injected.jsonl")),
+            plan_path=Path(plan) if plan else None,
+            host=env.get("CHAOS_HOST", "0.0.0.0"),
+            port=port,
+            plan_start=env.get("CHAOS_PLAN_START", "boot"),
+            proxy_url=env.get("CHAOS_PROXY_URL") or None,
+            project=env.get("COMPOSE_PROJECT_NAME", ""),
+            network=env.get("CHAOS_NETWORK") or None,
+            plc_delay_file=env.get("PLC_DELAY_FILE", "/tmp/plc_delay_ms"),
+        )
+
+    @classmethod
+    def from_env(cls) -> ChaosServiceConfig:
+        return cls.from_mapping(os.environ)
+
+
+def load_plan(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return dict(_EMPTY_PLAN)
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ChaosError(
+            f"cannot read the fault plan {path}: {exc}; write it with battle.chaos.plan first"
+        ) from exc
+    if not isinstance(plan, dict):
+        raise ChaosError(f"the fault plan {path} is not a JSON object")
+    return plan
+
+
+def proxy_client_for(config: ChaosServiceConfig) -> Any:
+    if not config.proxy_url:
+        return None
+    from battle.chaos.proxy.client import ProxyClient
+
+    return ProxyClient(config.proxy_url, config.token)
+
+
+def docker_driver_for(config: ChaosServiceConfig) -> RuntimeDriver:
+    """The Docker backend's driver for this config (the engine from DOCKER_HOST or the socket)."""
+    from battle.chaos.docker_driver import DockerDriver
+
+    return DockerDriver.from_env(config.project, network=config.network, delay_file=config.plc_delay_file)
+
+
+class ChaosService:
+    def __init__(
+        self,
+        config: ChaosServiceConfig,
+        driver: RuntimeDriver,
+        proxy_client: Any = None,
+        *,
+        plan: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import waitress
+
+        self.config = config
+        self.ledger = Ledger(config.ledger_path)
+        self.runner = PlanRunner(
+            plan if plan is not None else load_plan(config.plan_path),
+            driver,
+            proxy_client,
+            self.ledger,
+            clock,
+        )
+        self.app = create_chaos_app(self.runner, driver, config.ledger_path, config.token)
+        self._server = waitress.create_server(self.app, host=config.host, port=config.port, threads=4)
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    def start(self) -> None:
+        """Start the plan loop (and the plan itself when plan_start is "boot") and serve in a thread."""
+        self.runner.start(begin_plan=self.config.plan_start == "boot")
+        self._thread = threading.Thread(target=self._serve, name="chaos-api", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        # waitress's own run() loops until every kept-alive client connection is gone; this loop
+        # also stops on close(), and closes what is left from the serving thread itself.
+        server = self._server
+        while not self._closing.is_set() and server._map:
+            server.asyncore.loop(timeout=0.2, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+        server.task_dispatcher.shutdown()
+
+    def close(self) -> dict[str, Any]:
+        """Calm (restore everything), stop serving; returns the calm report."""
+        report = self.runner.calm().to_json()
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.ledger.close()
+        return report
+
+
+def serve_chaos(config: ChaosServiceConfig, driver: RuntimeDriver, proxy_client: Any = None) -> int:
+    """Serve until SIGTERM/SIGINT, then calm. Returns 0, or 2 if a fault could not be restored."""
+    service = ChaosService(
+        config, driver, proxy_client if proxy_client is not None else proxy_client_for(config)
+    )
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    service.start()
+    print(
+        json.dumps(
+            {"event": "chaos.listening", "port": service.port, "backend": getattr(driver, "backend", "?")}
+        ),
+        flush=True,
+    )
+    while not done.wait(1.0):
+        pass
+    report = service.close()
+    print(json.dumps({"event": "chaos.calm", **report}, sort_keys=True), flush=True)
+    if not report["ok"]:
+        print(
+            "chaos: some faults could not be restored or targets are not running; see the ledger",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

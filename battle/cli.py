@@ -1,0 +1,146 @@
+"""The command line: parse, call the library, map the result to an exit code. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from battle.config import ConfigError, RunConfig, scenario_names
+from battle.verdict import EXIT_CODES
+
+EXIT_ERROR = EXIT_CODES["error"]
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig.from_env(scenario=getattr(args, "scenario", None), minutes=getattr(args, "minutes", None),
+                              seed=getattr(args, "seed", None))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(json.dumps({"ok": True, "scenario": config.scenario, "minutes": config.minutes, "seed": config.seed,
+                      "gates": sorted(config.gates)}, sort_keys=True))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from battle.chaos.plan import generate_plan, plan_to_json
+
+    sys.stdout.write(plan_to_json(generate_plan(_config(args))))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)  # validate before anything starts
+    if args.backend != "local":
+        print("battle: the docker backend is driven by ci/run_scenario.sh (compose); use --backend local here",
+              file=sys.stderr)
+        return EXIT_ERROR
+    from battle.backends.local import LocalRunOptions, run_local
+
+    started = time.monotonic()
+    verdict = run_local(config, LocalRunOptions(runs_root=Path(args.runs_dir), run_id=args.run_id,
+                                                progress=lambda line: print(line, flush=True)))
+    _print_summary(verdict.to_dict())
+    print(f"wall time {time.monotonic() - started:.0f} s", flush=True)
+    return verdict.exit_code
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from battle.judging import judge_run_dir
+
+    started = time.monotonic()
+    verdict = judge_run_dir(Path(args.run_dir), write=not args.dry_run)
+    _print_summary(verdict.to_dict())
+    print(f"judged in {time.monotonic() - started:.2f} s", flush=True)
+    return verdict.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from battle.report.html import write_run_report
+
+    print(write_run_report(Path(args.run_dir)))
+    return 0
+
+
+def cmd_morning(args: argparse.Namespace) -> int:
+    from battle.report.morning import write_morning_report
+
+    print(write_morning_report([Path(p) for p in args.run_dirs], Path(args.out)))
+    return 0
+
+
+def _print_summary(verdict: dict) -> None:
+    print(f"verdict: {verdict['verdict'].upper()} (exit {verdict['exitCode']}) — run {verdict['runId']}, "
+          f"scenario {verdict['scenario']}, seed {verdict['seed']}")
+    for result in verdict["results"]:
+        role = "gate  " if result["role"] == "gate" else "report"
+        print(f"  {result['id']:<3} {role} {result['status']:<12} evidence={result['evidence']:<6} "
+              f"{result['reason']}")
+    for kind, counts in sorted(verdict.get("coverage", {}).items()):
+        print(f"  fault {kind:<13} " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    for error in verdict.get("errors", []):
+        print(f"  error: {error}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="battle", description="chaos/soak harness")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def knobs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--scenario", help=f"one of {', '.join(scenario_names())} (env SCENARIO)")
+        p.add_argument("--minutes", help="soak minutes (env SOAK_MINUTES)")
+        p.add_argument("--seed", help="seed (env SEED)")
+
+    run = sub.add_parser("run", help="run a scenario end to end and judge it")
+    knobs(run)
+    run.add_argument("--backend", choices=("local", "docker"), default="local")
+    run.add_argument("--runs-dir", default=os.environ.get("BATTLE_RUNS_DIR", "runs"))
+    run.add_argument("--run-id")
+    run.set_defaults(func=cmd_run)
+    plan = sub.add_parser("plan", help="print the seeded fault plan as JSON")
+    knobs(plan)
+    plan.set_defaults(func=cmd_plan)
+    validate = sub.add_parser("validate", help="check the knobs in the environment; exit 2 on a bad one")
+    knobs(validate)
+    validate.set_defaults(func=cmd_validate)
+    judge = sub.add_parser("judge", help="recompute the verdict of a run directory from its artifacts")
+    judge.add_argument("run_dir")
+    judge.add_argument("--dry-run", action="store_true", help="print the verdict without rewriting files")
+    judge.set_defaults(func=cmd_judge)
+    report = sub.add_parser("report", help="(re)write report.html of a run directory")
+    report.add_argument("run_dir")
+    report.set_defaults(func=cmd_report)
+    morning = sub.add_parser("morning", help="merge several runs' verdicts into one morning report")
+    morning.add_argument("run_dirs", nargs="+")
+    morning.add_argument("--out", default="morning.html")
+    morning.set_defaults(func=cmd_morning)
+    from battle.services import add_service_commands
+
+    add_service_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"battle: bad configuration, nothing started:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
+        return 0
+    except KeyboardInterrupt:
+        print("battle: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # the one place a harness failure becomes exit code 2
+        logging.getLogger("battle").exception("harness failure")
+        print(f"battle: harness error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,1 @@
+"""Small shared helpers of the harness: time formats and JSON-lines files."""

@@ -1,0 +1,95 @@
+"""Append-only JSON-lines files: one writer flushes every line; readers tolerate damage.
+
+A soak can be killed at any moment, so the last line of a file may be cut short;
+readers report such lines as problems instead of failing the whole judgement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class JsonlWriter:
+    """Thread-safe appender; every line is flushed (and the OS buffer synced on request)."""
+
+    def __init__(self, path: Path, fsync: bool = False) -> None:
+        self.path = path
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._handle.write(line)
+            self._handle.flush()
+            if self._fsync:
+                os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            self._handle.close()
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    path: str
+    line_no: int
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line_no}: {self.error}"
+
+
+def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[LineProblem]]:
+    """Every well-formed object in the file, in order, plus one problem per bad line."""
+    records: list[dict[str, Any]] = []
+    problems: list[LineProblem] = []
+    if not path.exists():
+        return records, problems
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append(LineProblem(str(path), line_no, f"not JSON ({exc.msg}): {text[:80]!r}"))
+                continue
+            if not isinstance(value, dict):
+                problems.append(LineProblem(str(path), line_no, f"not a JSON object: {text[:80]!r}"))
+                continue
+            records.append(value)
+    return records, problems
+
+
+def iter_new_lines(path: Path, offset: int) -> Iterator[tuple[int, str]]:
+    """Complete lines appended after byte `offset`; yields (offset after the line, line)."""
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        while True:
+            raw = handle.readline()
+            if not raw or not raw.endswith(b"\n"):
+                return
+            offset += len(raw)
+            yield offset, raw.decode("utf-8", errors="replace")
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

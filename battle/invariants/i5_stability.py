@@ -1,0 +1,85 @@
+"""I5 stability: no unplanned restarts, PLC connection flaps within budget, no OOM kill.
+
+Tool server starts (`server.start` events) ≤ 1 + applied faults that restart the
+tool (power, toolkill, wipe; attrition uses the same kinds). PLC disconnects
+(`plc.disconnected`) ≤ FLAP_BUDGET + applied faults that take the PLC away
+(download, power). Any Docker `oom` event fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from battle.evidence import Evidence
+
+from .base import InvariantSpec, Result, knob, register
+
+TOOL_RESTART_KINDS = frozenset({"power", "toolkill", "wipe"})
+PLC_OUTAGE_KINDS = frozenset({"download", "power"})
+
+
+def _applied(evidence: Evidence, kinds: frozenset[str], target: str) -> list[str]:
+    return [f.fault for f in evidence.faults if f.kind in kinds and f.target == target and f.applied_at is not None]
+
+
+def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
+    flap_budget = knob(limits, "FLAP_BUDGET", SPEC.id)
+
+    starts = [e.t for e in evidence.events if e.event == "server.start"]
+    disconnects = [e for e in evidence.events if e.event == "plc.disconnected"]
+    oom_events = [d for d in evidence.docker_events if d.action == "oom"]
+    ooms = [{"service": d.service, "t": d.t} for d in oom_events]
+    tool_restarts = _applied(evidence, TOOL_RESTART_KINDS, "tool")
+    plc_outages = _applied(evidence, PLC_OUTAGE_KINDS, "plc-sim")
+    allowed_starts = 1 + len(tool_restarts)
+    allowed_disconnects = flap_budget + len(plc_outages)
+    evidence_n = len(starts) + len(disconnects) + len(evidence.docker_events)
+    details = {
+        "server_starts": len(starts),
+        "allowed_starts": allowed_starts,
+        "planned_tool_restarts": tool_restarts,
+        "plc_disconnects": len(disconnects),
+        "allowed_disconnects": allowed_disconnects,
+        "planned_plc_outages": plc_outages,
+        "disconnect_errors": sorted({str(e.fields.get("error")) for e in disconnects})[:10],
+        "ooms": ooms,
+        "docker_events": len(evidence.docker_events),
+    }
+
+    problems = []
+    if ooms:
+        problems.append(f"OOM kill of {', '.join(sorted({d.service for d in oom_events}))}")
+    if len(starts) > allowed_starts:
+        problems.append(
+            f"{len(starts) - allowed_starts} unplanned tool restart(s): {len(starts)} server starts, "
+            f"{len(tool_restarts)} planned"
+        )
+    if len(disconnects) > allowed_disconnects:
+        problems.append(
+            f"PLC connection flapped: {len(disconnects)} disconnects > budget {flap_budget:g} + "
+            f"{len(plc_outages)} planned PLC outage(s)"
+        )
+    if problems:
+        return SPEC.result("fail", evidence_n, "; ".join(problems), **details)
+    if not starts:
+        return SPEC.result(
+            "inconclusive", evidence_n,
+            "no server.start event seen: the tool's event log was not followed, so restarts cannot be counted",
+            **details,
+        )
+    return SPEC.result(
+        "pass", evidence_n,
+        f"{len(starts)} server start(s) for {len(tool_restarts)} planned restart(s); "
+        f"{len(disconnects)} PLC disconnect(s) within {allowed_disconnects:g}",
+        **details,
+    )
+
+
+SPEC = register(InvariantSpec(
+    id="I5",
+    name="stability",
+    default_role="gate",
+    knobs=("FLAP_BUDGET",),
+    judge=judge,
+))

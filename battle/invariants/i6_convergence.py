@@ -1,0 +1,133 @@
+"""I6 convergence: field and cloud agree after the dust settles.
+
+The tool's active queue drained within SETTLE_MAX_S and is empty; every judged
+target (the single-writer set of I4) has the same result and comments locally and
+in the cloud, unless the cloud rejected it for a business reason (a parked row of
+kind `business`, reported with its reason). A parked row of any other kind
+(e.g. reason "HTTP 429") is a loss and fails.
+
+Tool and cloud agreeing is not enough when the tool gave up on a write: after
+an outbox row is dropped (a `sync.dropped` event of a non-business kind), the
+pull is no longer held back and copies the cloud's older value over the
+field's, so both sides agree on a value the technician replaced. Such a
+target fails when the cloud does not hold the field's last acknowledged value
+(FINDINGS.md, gate self-test of `conflict_drop`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from battle.evidence import Evidence
+
+from .base import InvariantSpec, Result, knob, register
+from .targets import norm_comments, norm_result, single_writer_targets
+
+_MAX_LISTED = 50
+
+
+def _state(row: Mapping[str, Any] | None) -> tuple[str | None, str] | None:
+    if row is None:
+        return None
+    return norm_result(row.get("result")), norm_comments(row.get("comments"))
+
+
+def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
+    settle_max_s = knob(limits, "SETTLE_MAX_S", SPEC.id)
+
+    if evidence.cloud is None:
+        return SPEC.result("inconclusive", 0, "the cloud could not be read after settle: nothing to compare")
+    cloud = evidence.cloud
+    queue = evidence.queue
+    parked_rows = [] if queue is None else [dict(r) for r in queue.parked_rows]
+    business = {r.get("ioId"): r for r in parked_rows if r.get("kind") == "business"}
+    bad_parks = [r for r in parked_rows if r.get("kind") != "business"]
+
+    targets = single_writer_targets(evidence.ops)
+    dropped_ids = {int(e.fields["ioId"]) for e in evidence.events
+                   if e.event == "sync.dropped" and e.fields.get("kind") != "business"
+                   and isinstance(e.fields.get("ioId"), int)}
+    abandoned = []
+    for target in sorted(dropped_ids & set(targets.judged)):
+        remote = _state(cloud.get(target))
+        accepted = targets.judged[target].accepted_results()
+        if remote is None or remote[0] not in accepted:
+            abandoned.append({"ioId": target, "cloud": None if remote is None else remote[0],
+                              "field": sorted(accepted, key=lambda v: (v is None, v or ""))})
+    differences, rejected = [], []
+    for target in sorted(targets.judged):
+        local, remote = _state(evidence.local.get(target)), _state(cloud.get(target))
+        if local is not None and local == remote:
+            continue
+        entry = {
+            "ioId": target,
+            "local": None if local is None else {"result": local[0], "comments": local[1]},
+            "cloud": None if remote is None else {"result": remote[0], "comments": remote[1]},
+        }
+        if target in business:
+            rejected.append({**entry, "reason": business[target].get("reason")})
+        else:
+            differences.append(entry)
+
+    # Not judged (hot, multi-writer, never written): counted so a reader sees the wider picture.
+    other_ids = (set(evidence.local) & set(cloud)) - set(targets.judged)
+    other_differences = sum(
+        1 for i in other_ids if _state(evidence.local.get(i)) != _state(cloud.get(i))
+    )
+    judged = len(targets.judged)
+    details = {
+        "judged_targets": judged,
+        "settle_s": evidence.settle_s,
+        "queue": None if queue is None else {"active": queue.active, "parked": queue.parked},
+        "differences": differences[:_MAX_LISTED],
+        "difference_count": len(differences),
+        "business_rejections": rejected[:_MAX_LISTED],
+        "non_business_parked": bad_parks[:_MAX_LISTED],
+        "abandoned": abandoned[:_MAX_LISTED],
+        "unjudged_differences": other_differences,
+    }
+
+    problems = []
+    if queue is None:
+        problems.append("the tool's sync queue could not be read after settle")
+    elif queue.active > 0:
+        problems.append(f"{queue.active} row(s) still active in the tool's queue")
+    if evidence.settle_s is None:
+        problems.append(f"the active queue never drained (waited up to {settle_max_s:g} s)")
+    elif evidence.settle_s > settle_max_s:
+        problems.append(f"the active queue took {evidence.settle_s:.0f} s to drain > {settle_max_s:g} s")
+    if bad_parks:
+        shown = ", ".join(f"IO {r.get('ioId')} {r.get('kind')} {r.get('reason')!s}" for r in bad_parks[:3])
+        problems.append(f"{len(bad_parks)} row(s) parked for a non-business reason: {shown}")
+    if abandoned:
+        a = abandoned[0]
+        problems.append(
+            f"{len(abandoned)} target(s) whose outbox row was dropped never reached the cloud "
+            f"(first: IO {a['ioId']} field {a['field']} cloud {a['cloud']!r})"
+        )
+    if differences:
+        d = differences[0]
+        problems.append(
+            f"{len(differences)} of {judged} targets differ between tool and cloud "
+            f"(first: IO {d['ioId']} local {d['local']} cloud {d['cloud']})"
+        )
+    if problems:
+        return SPEC.result("fail", judged, "; ".join(problems), **details)
+    if judged == 0:
+        return SPEC.result("inconclusive", 0, "no single-writer target to compare", **details)
+    return SPEC.result(
+        "pass", judged,
+        f"queue drained in {evidence.settle_s:.0f} s; {judged} targets equal in tool and cloud"
+        + (f"; {len(rejected)} rejected by the cloud for a business reason" if rejected else ""),
+        **details,
+    )
+
+
+SPEC = register(InvariantSpec(
+    id="I6",
+    name="convergence",
+    default_role="gate",
+    knobs=("SETTLE_MAX_S",),
+    judge=judge,
+))

@@ -1,0 +1,1 @@
+"""Cloud-side edits behind the tool's back (adds, edits, retirements; never results)."""

@@ -1,0 +1,1 @@
+"""The observer: probes, samples, follows, quiesces, snapshots, gathers evidence and judges."""

@@ -1,0 +1,177 @@
+"""The observer's run: watch the soak, quiesce, calm, settle, snapshot, judge.
+
+Probing starts first and stops last: the judging phase is observed too.
+Every phase's time is recorded in the manifest so the morning reader can see
+where a run spent its minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from battle.adapters.reference import ReferenceAdapter
+from battle.common.control import request_stop, wait_for_acks
+from battle.common.jsonl import JsonlWriter, read_jsonl, write_json_atomic
+from battle.common.timefmt import iso_utc
+from battle.observer.follow import EventSink, FileFollower
+from battle.observer.memory import MemorySampler, MemorySource
+from battle.observer.phases import PhaseTracker
+from battle.observer.plcwatch import FlagChecker, RestoreWatcher
+from battle.observer.probe import HealthProber
+from battle.observer.settle import settle, wait_converged
+from battle.observer.snapshot import take_snapshots, wait_for_propagation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ObserverSettings:
+    run_dir: Path
+    soak_start: float  # epoch
+    soak_end: float  # epoch
+    warmup_s: float
+    settle_max_s: float
+    propagation_max_s: float
+    restore_max_s: float
+    quiesce_max_s: float = 60.0
+    writers: tuple[str, ...] = ()  # ack names: bot0.. and mutator
+
+
+@dataclass
+class ObserverHooks:
+    adapter: ReferenceAdapter
+    memory_source: MemorySource
+    calm: Callable[[], dict[str, Any]]
+    plc_checker: Callable[[], FlagChecker] | None = None
+    expected_flags: dict[str, Any] = field(default_factory=dict)
+    # files the tool (and other services) print structured events into: (path, source name)
+    event_logs: tuple[tuple[Path, str], ...] = ()
+    # extra event producers (e.g. the Docker event stream): started with the events writer, stopped at the end
+    event_streams: tuple[Callable[[JsonlWriter], Callable[[], None]], ...] = ()
+    progress: Callable[[str], None] = lambda line: None
+
+
+class Observer:
+    def __init__(self, settings: ObserverSettings, hooks: ObserverHooks,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.s = settings
+        self.h = hooks
+        self.clock = clock
+        run_dir = settings.run_dir
+        self.times: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.phase = PhaseTracker(settings.soak_start + settings.warmup_s, clock)
+        self.prober = HealthProber(f"{hooks.adapter.tool_url}/api/health", run_dir / "health.csv", self.phase)
+        self.sampler = MemorySampler(hooks.memory_source, run_dir / "memory.csv")
+        self.events = JsonlWriter(run_dir / "events.jsonl")
+        self.sinks = [EventSink(self.events, source) for _, source in hooks.event_logs]
+        self.followers = [FileFollower(path, sink) for (path, _), sink in zip(hooks.event_logs, self.sinks,
+                                                                              strict=True)]
+        self.watcher = None
+        if hooks.plc_checker is not None and hooks.expected_flags:
+            self.watcher = RestoreWatcher(hooks.plc_checker, hooks.expected_flags, run_dir / "plc-readback.jsonl",
+                                          give_up_s=settings.restore_max_s + 30.0)
+        self.ledger_follower = FileFollower(run_dir / "injected.jsonl", self._on_ledger_line)
+        self._stream_stops: list[Callable[[], None]] = []
+
+    def _on_ledger_line(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            return  # a damaged ledger line is reported when the evidence is gathered
+        if isinstance(record, dict):
+            self.phase.on_ledger(record)
+            if self.watcher is not None:
+                self.watcher.on_ledger(record)
+
+    def _mark(self, name: str) -> None:
+        self.times[name] = iso_utc(self.clock())
+
+    def start(self) -> None:
+        self.prober.start()
+        self.sampler.start()
+        for follower in self.followers:
+            follower.start()
+        self.ledger_follower.start()
+        if self.watcher is not None:
+            self.watcher.start()
+        for stream in self.h.event_streams:
+            self._stream_stops.append(stream(self.events))
+
+    def progress_line(self) -> str:
+        elapsed = max(0.0, self.clock() - self.s.soak_start)
+        total = self.s.soak_end - self.s.soak_start
+        return (f"soak {elapsed / 60:5.1f}/{total / 60:.1f} min | probes ok {self.prober.ok} failed "
+                f"{self.prober.failed} | faults applied {self.phase.applied} restored {self.phase.restored} "
+                f"failed {self.phase.failed} | events {sum(s.count for s in self.sinks)} | phase {self.phase()}")
+
+    def wait_soak(self, sleep: Callable[[float], None] = time.sleep, every_s: float = 15.0) -> None:
+        last = 0.0
+        while self.clock() < self.s.soak_end:
+            if self.clock() - last >= every_s:
+                last = self.clock()
+                self.h.progress(self.progress_line())
+            sleep(min(1.0, max(0.0, self.s.soak_end - self.clock())))
+        self._mark("soakEnd")
+
+    def finish(self) -> dict[str, Any]:
+        """Quiesce, calm, settle, snapshot; returns what happened (for the manifest)."""
+        request_stop(self.s.run_dir)
+        missing = wait_for_acks(self.s.run_dir, self.s.writers, self.s.quiesce_max_s)
+        if missing:
+            self.notes.append(f"no ack from {', '.join(missing)} within {self.s.quiesce_max_s:.0f} s")
+        self._mark("quiesced")
+        try:
+            calm = self.h.calm()
+        except Exception as exc:  # a calm that fails is reported; judging still happens
+            calm = {"error": f"{type(exc).__name__}: {exc}"}
+            self.notes.append(f"calm failed: {calm['error']}")
+        self._mark("calmed")
+        result = settle(self.h.adapter, self.s.settle_max_s)
+        converged, converge_s, differing = False, 0.0, -1
+        if result.drained:
+            converged, converge_s, differing = wait_converged(
+                self.h.adapter, max(0.0, self.s.settle_max_s - (result.seconds or 0.0)))
+        write_json_atomic(self.s.run_dir / "settle.json",
+                          {"drained": result.drained, "seconds": result.seconds, "lastQueue": result.last_queue,
+                           "lastError": result.last_error, "polls": result.polls, "converged": converged,
+                           "convergeS": round(converge_s, 3), "stillDiffering": differing})
+        if result.drained and not converged:
+            self.notes.append(f"tool and cloud still differ on {differing} IO(s) {converge_s:.0f} s after the "
+                              "queue drained")
+        self._mark("settled")
+        expected = self._expected_mutations()
+        if expected:
+            seen, waited = wait_for_propagation(self.h.adapter, expected, self.s.propagation_max_s)
+            self.notes.append(f"cloud edits {'all seen' if seen else 'NOT all seen'} locally after {waited:.0f} s")
+        if self.watcher is not None:
+            self.watcher.stop(wait_s=self.s.restore_max_s + 40.0)
+        self.phase.enter_judging()
+        self.notes.extend(take_snapshots(self.h.adapter, self.s.run_dir))
+        self._mark("snapshotted")
+        for follower in [*self.followers, self.ledger_follower]:
+            follower.stop()
+        for stop in self._stream_stops:
+            stop()
+        self.sampler.stop()
+        return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes}
+
+    def _expected_mutations(self) -> list[tuple[int, dict[str, Any]]]:
+        records, _ = read_jsonl(self.s.run_dir / "mutations.jsonl")
+        merged: dict[int, dict[str, Any]] = {}
+        for record in records:
+            if record.get("type") == "ok" and record.get("ioId") is not None:
+                merged.setdefault(int(record["ioId"]), {}).update(record.get("fields") or {})
+        return sorted(merged.items())
+
+    def close(self) -> None:
+        """Stop probing: the very last step, after the verdict is written."""
+        self.prober.stop()
+        self.events.close()
+

@@ -1,0 +1,5 @@
+import sys
+
+from sut.up import main
+
+sys.exit(main())

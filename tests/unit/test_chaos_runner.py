@@ -1,0 +1,217 @@
+"""PlanRunner on a fake clock: ordering, restore, failures journaled, calm idempotence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from battle.chaos.errors import FaultSpecError, TargetRefused
+from battle.chaos.ledger import Ledger, read_ledger
+from battle.chaos.recording_driver import RecordingDriver, RecordingProxy
+from battle.chaos.runner import CalmedError, PlanRunner
+
+SERVICES = ["tool", "plc-sim", "cloud", "cloud-proxy"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+def fault(fid, kind, target, at, duration, params=None):
+    return {"id": fid, "kind": kind, "target": target, "at": at, "duration": duration, "params": params or {}}
+
+
+def make(tmp_path, faults, **kwargs):
+    clock = FakeClock()
+    driver = RecordingDriver(SERVICES, clock)
+    proxy = RecordingProxy()
+    ledger = Ledger(tmp_path / "injected.jsonl")
+    plan = {"schema": 1, "scenario": "s2", "seed": 1, "soakSeconds": 300.0, "faults": faults}
+    runner = PlanRunner(plan, driver, proxy, ledger, clock, clock.sleep, **kwargs)
+    return runner, driver, proxy, clock
+
+
+def steps(tmp_path):
+    read = read_ledger(tmp_path / "injected.jsonl")
+    assert read.problems == ()
+    return [(e["fault"], e["step"]) for e in read.entries]
+
+
+def test_every_fault_is_planned_before_any_is_applied(tmp_path):
+    runner, _, _, _ = make(
+        tmp_path, [fault("f001", "power", "tool", 5, 2), fault("f002", "download", "plc-sim", 1, 3)]
+    )
+    runner.run_to_end()
+    got = steps(tmp_path)
+    assert got[:2] == [("f001", "planned"), ("f002", "planned")]
+    assert got[2:] == [("f002", "applied"), ("f002", "restored"), ("f001", "applied"), ("f001", "restored")]
+
+
+def test_apply_at_at_and_restore_after_duration(tmp_path):
+    runner, driver, _, clock = make(
+        tmp_path, [fault("f001", "power", "tool", 10.0, 8.0), fault("f002", "pause", "tool", 30.0, 5.0)]
+    )
+    t0 = clock.t
+    runner.run_to_end()
+    timeline = [(round(c.t - t0, 6), c.method, c.service) for c in driver.calls]
+    assert timeline == [
+        (10.0, "kill", "tool"),
+        (18.0, "start", "tool"),
+        (30.0, "pause", "tool"),
+        (35.0, "unpause", "tool"),
+    ]
+    assert all(s <= 0.5 + 1e-9 for s in clock.sleeps)  # never sleeps past max_sleep_s
+
+
+def test_overlapping_faults_interleave_and_restore_goes_first_at_a_tie(tmp_path):
+    runner, driver, proxy, clock = make(
+        tmp_path,
+        [
+            fault("f001", "download", "plc-sim", 0.0, 10.0),
+            fault("f002", "cloud-errors", "cloud-proxy", 4.0, 2.0, {"status": 429, "fraction": 1.0}),
+            fault("f003", "power", "plc-sim", 10.0, 1.0),
+        ],
+    )
+    t0 = clock.t
+    runner.run_to_end()
+    assert [(round(c.t - t0, 6), c.method) for c in driver.calls] == [
+        (0.0, "stop"),
+        (10.0, "start"),
+        (10.0, "kill"),
+        (11.0, "start"),
+    ]
+    assert proxy.calls == [{"errors": {"status": 429, "fraction": 1.0}}, {"errors": None}]
+
+
+def test_failed_apply_is_journaled_undone_and_the_plan_goes_on(tmp_path):
+    runner, driver, _, _ = make(
+        tmp_path, [fault("f001", "wipe", "tool", 1, 5), fault("f002", "pause", "tool", 2, 1)]
+    )
+    driver.fail_on[("wipe", "tool")] = "volume busy"
+    runner.run_to_end()
+    read = read_ledger(tmp_path / "injected.jsonl")
+    failed = [e for e in read.entries if e["step"] == "failed"]
+    assert len(failed) == 1 and failed[0]["fault"] == "f001"
+    assert "volume busy" in failed[0]["error"] and "undone at once" in failed[0]["error"]
+    assert ("f001", "applied") not in steps(tmp_path)
+    assert driver.methods() == [("wipe", "tool"), ("start", "tool"), ("pause", "tool"), ("unpause", "tool")]
+    assert runner.counts == {"applied": 1, "restored": 1, "failed": 1}
+
+
+def test_invalid_plan_fault_is_planned_then_failed_not_applied(tmp_path):
+    runner, driver, _, _ = make(
+        tmp_path, [fault("f001", "meteor", "tool", 1, 1), fault("f002", "power", "cloud-db", 1, 1)]
+    )
+    runner.run_to_end()
+    assert steps(tmp_path) == [
+        ("f001", "planned"),
+        ("f001", "failed"),
+        ("f002", "planned"),
+        ("f002", "failed"),
+    ]
+    errors = [e["error"] for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "failed"]
+    assert "meteor" in errors[0] and "known kinds" in errors[0]
+    assert "cannot target 'cloud-db'" in errors[1]
+    assert driver.calls == []
+
+
+def test_failed_restore_is_retried_then_left_for_calm(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [fault("f001", "pause", "tool", 0, 1)])
+    driver.fail_on[("unpause", "tool")] = "engine timeout"
+    runner.run_to_end()
+    assert driver.methods().count(("unpause", "tool")) == 3
+    assert runner.status()["active"] == [{"fault": "f001", "kind": "pause", "target": "tool"}]
+    report = runner.calm()
+    assert (
+        not report.ok
+        and report.failed[0]["fault"] == "f001"
+        and "engine timeout" in report.failed[0]["error"]
+    )
+    del driver.fail_on[("unpause", "tool")]
+    again = runner.calm()
+    assert again.ok and [r["fault"] for r in again.restored] == ["f001"]
+
+
+def test_calm_restores_active_faults_once_and_confirms_targets(tmp_path):
+    runner, driver, proxy, clock = make(
+        tmp_path,
+        [
+            fault("f001", "power", "tool", 1, 100),
+            fault("f002", "linkshape", "cloud-proxy", 2, 100, {"latencyMs": 200}),
+            fault("f003", "download", "plc-sim", 50, 5),
+        ],
+    )
+    runner.begin_plan()
+    clock.t += 3
+    assert runner.step() == pytest.approx(47.0)  # f001 and f002 applied; f003 due in 47 s
+    assert [a["fault"] for a in runner.status()["active"]] == ["f001", "f002"]
+    report = runner.calm()
+    assert [r["fault"] for r in report.restored] == ["f002", "f001"]  # last applied, first restored
+    assert report.running == {"cloud-proxy": True, "plc-sim": True, "tool": True}
+    assert report.ok and driver.running["tool"]
+    assert proxy.mode["shape"] is None
+    second = runner.calm()
+    assert second.restored == () and second.ok
+    assert ("f003", "applied") not in steps(tmp_path)
+    assert steps(tmp_path).count(("f001", "restored")) == 1
+
+
+def test_calm_reports_a_target_that_is_not_running(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [fault("f001", "power", "plc-sim", 0, 1)])
+    runner.run_to_end()
+    driver.running["plc-sim"] = False  # died on its own after the restore
+    report = runner.calm()
+    assert report.running == {"plc-sim": False} and not report.ok
+    assert json.loads(json.dumps(report.to_json()))["ok"] is False
+
+
+def test_inject_applies_now_and_restores_later(tmp_path):
+    runner, driver, _, clock = make(tmp_path, [])
+    outcome = runner.inject("power", "tool", 4.0)
+    assert outcome["applied"] and outcome["fault"]["id"] == "api001"
+    assert driver.methods() == [("kill", "tool")]
+    t = clock.t
+    runner.run(stop_when_idle=True)
+    assert driver.methods() == [("kill", "tool"), ("start", "tool")]
+    assert driver.calls[-1].t - t == pytest.approx(4.0)
+    assert steps(tmp_path) == [("api001", "planned"), ("api001", "applied"), ("api001", "restored")]
+
+
+def test_inject_refusals_do_nothing(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [])
+    with pytest.raises(FaultSpecError):
+        runner.inject("delay", "plc-sim", 5, {"delayMs": -3})
+    narrow = RecordingDriver(["plc-sim"])
+    runner2 = PlanRunner({"schema": 1, "faults": []}, narrow, None, Ledger(tmp_path / "other.jsonl"))
+    with pytest.raises(TargetRefused) as refused:
+        runner2.inject("power", "tool", 5)
+    assert "tool" in str(refused.value) and "plc-sim" in str(refused.value)
+    runner.calm()
+    with pytest.raises(CalmedError):
+        runner.inject("power", "tool", 1)
+    assert driver.calls == [] and narrow.calls == []
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+def test_calm_drops_pending_plan_faults(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [fault("f001", "power", "tool", 60, 1)])
+    runner.begin_plan()
+    runner.calm()
+    runner.run(stop_when_idle=True)
+    assert driver.calls == []
+    assert runner.status()["pending"] == 0
+
+
+def test_rejects_a_plan_that_is_not_schema_1(tmp_path):
+    with pytest.raises(Exception, match="schema 1"):
+        PlanRunner({"faults": []}, RecordingDriver([]), None, Ledger(tmp_path / "x.jsonl"))
