@@ -100,9 +100,14 @@ def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
     assert manifest["composeProject"] == project_name(run_id)
     assert {"soakStart", "soakEnd", "quiesced", "calmed", "settled", "snapshotted", "judged"} <= set(manifest["times"])
     # The chaos feed copied the tool's output line for line (all lifetimes), as `docker logs` has it.
+    # The tool keeps logging until `down`: run_scenario.sh copies the feed before it reads `docker logs`,
+    # so the engine's log may run a few lines longer, all of them written after the observer judged.
     feed = (art / "logs" / "tool.feed.log").read_text().splitlines()
     engine = (art / "logs" / "tool.log").read_text().splitlines()
-    assert feed and len(feed) == len(engine)
+    assert feed and engine[:len(feed)] == feed, "the feed is not a line-for-line prefix of the engine's log"
+    judged = manifest["times"]["judged"]
+    late = [line for line in engine[len(feed):] if json.loads(line).get("ts", "") < judged]
+    assert not late, f"the feed lost {len(late)} tool lines written before judging: {late[:3]}"
     events = [json.loads(line) for line in (art / "events.jsonl").read_text().splitlines()]
     assert any(e.get("source") == "tool" and e.get("event") == "server.start" for e in events)
     assert any(e.get("source") == "docker" and e["service"] == "tool" and e["action"] == "start" for e in events)
