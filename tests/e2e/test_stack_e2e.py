@@ -89,6 +89,15 @@ def output(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}\n--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-3000:]}"
 
 
+def line_ts(line: str) -> str:
+    """The `ts` of a JSON log line; "" (earlier than any time) for anything else."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return ""
+    return str(record.get("ts", "")) if isinstance(record, dict) else ""
+
+
 def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
     for name in ("verdict.json", "junit.xml", "manifest.json", "plan.json", "health.csv", "memory.csv",
                  "events.jsonl", "docker-events.jsonl", "report.html", "snapshot-local.json"):
@@ -106,7 +115,7 @@ def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
     engine = (art / "logs" / "tool.log").read_text().splitlines()
     assert feed and engine[:len(feed)] == feed, "the feed is not a line-for-line prefix of the engine's log"
     judged = manifest["times"]["judged"]
-    late = [line for line in engine[len(feed):] if json.loads(line).get("ts", "") < judged]
+    late = [line for line in engine[len(feed):] if line_ts(line) < judged]
     assert not late, f"the feed lost {len(late)} tool lines written before judging: {late[:3]}"
     events = [json.loads(line) for line in (art / "events.jsonl").read_text().splitlines()]
     assert any(e.get("source") == "tool" and e.get("event") == "server.start" for e in events)
