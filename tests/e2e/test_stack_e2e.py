@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from battle.backends.docker_env import compose_environment, project_name
+from battle.common.timefmt import parse_iso
 from battle.config import resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,13 +90,13 @@ def output(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}\n--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-3000:]}"
 
 
-def line_ts(line: str) -> str:
-    """The `ts` of a JSON log line; "" (earlier than any time) for anything else."""
+def line_time(line: str) -> float:
+    """Epoch seconds of a JSON log line's `ts`; minus infinity (before any time) for anything else."""
     try:
         record = json.loads(line)
-    except ValueError:
-        return ""
-    return str(record.get("ts", "")) if isinstance(record, dict) else ""
+        return parse_iso(record["ts"])
+    except (ValueError, TypeError, KeyError):
+        return float("-inf")
 
 
 def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
@@ -114,8 +115,8 @@ def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
     feed = (art / "logs" / "tool.feed.log").read_text().splitlines()
     engine = (art / "logs" / "tool.log").read_text().splitlines()
     assert feed and engine[:len(feed)] == feed, "the feed is not a line-for-line prefix of the engine's log"
-    judged = manifest["times"]["judged"]
-    late = [line for line in engine[len(feed):] if line_ts(line) < judged]
+    judged = parse_iso(manifest["times"]["judged"])
+    late = [line for line in engine[len(feed):] if line_time(line) < judged]
     assert not late, f"the feed lost {len(late)} tool lines written before judging: {late[:3]}"
     events = [json.loads(line) for line in (art / "events.jsonl").read_text().splitlines()]
     assert any(e.get("source") == "tool" and e.get("event") == "server.start" for e in events)

@@ -18,7 +18,7 @@ from battle.chaos.errors import TargetRefused
 IMAGE = os.environ.get("BATTLE_CHAOS_TEST_IMAGE", "battle-harness:latest")
 
 
-def engine_or_skip():
+def engine_with_image():
     try:
         import docker
 
@@ -37,7 +37,7 @@ def engine_or_skip():
 
 @pytest.fixture
 def project():
-    client = engine_or_skip()
+    client = engine_with_image()
     name = f"battle-chaostest-{uuid.uuid4().hex[:8]}"
     labels = {"com.docker.compose.project": name}
     network = client.networks.create(f"{name}_default", driver="bridge", labels=labels)
