@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Fault kinds during which the tool is down by design (I1 excludes these windows).
-TOOL_DOWN_KINDS = frozenset({"power", "toolkill", "pause", "wipe"})
+from battle.chaos.kinds.base import NO_EFFECTS, Effects
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,16 @@ class Fault:
     applied_at: float | None
     restored_at: float | None
     failed: str | None = None  # error text when a step failed
+    duration: float | None = None  # the planned seconds from apply to restore, when the ledger says
+    effects: Effects = NO_EFFECTS  # what its kind declares it does to its target (battle.chaos.kinds)
+
+    def declared_end(self) -> float | None:
+        """When the fault's declared effect ends: its restore, or apply + duration if that is later."""
+        if self.applied_at is None:
+            return None
+        ends = [t for t in (self.restored_at,
+                            None if self.duration is None else self.applied_at + self.duration) if t is not None]
+        return max(ends, default=None)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class Ledger:
             "params": dict(fault.get("params") or {}),
             "error": error,
         }
+        if isinstance(fault.get("duration"), int | float):
+            line["duration"] = fault["duration"]
         text = json.dumps(line, sort_keys=True) + "\n"
         with self._lock:
             if self._file is None:

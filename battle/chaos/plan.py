@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from battle.config import ConfigError, RunConfig, resolve
+from battle.chaos.errors import FaultSpecError
+from battle.chaos.kinds import Flap, Storm, registered, validate_fault
+from battle.config import ConfigError, RunConfig, load_catalogue, resolve
 
 PLAN_SCHEMA = 1
 SAME_TARGET_GAP_S = 5.0  # a breath between two faults on one target, so their effects can be told apart
@@ -36,10 +38,6 @@ TAIL_FRACTION, TAIL_MIN_S = 0.10, 20.0
 MOVED_IN_MAX_FRACTION = 1 / 6  # a moved-in event of a short soak may not take over the whole soak
 _EPS = 1e-6
 
-# Attrition: which kind a weight stands for, and which targets that kind may hit.
-ATTRITION_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (("restart", ("tool", "plc-sim", "cloud")),  # graceful: stop, start after recovery
-                   ("power", ("tool", "plc-sim")),  # crash: SIGKILL, start after recovery
-                   ("wipe", ("tool",)))  # kill, lose the data volume, start (re-seeds)
 
 
 class PlanError(ConfigError):
@@ -193,14 +191,26 @@ def flap(name: str, kind: str, target: str) -> Family:
     return Family(name, lambda cfg: cfg.value(name) is not None, generate)
 
 
+def attrition_kinds() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(kind, targets) per ATTRITION_WEIGHTS label, in the knob's label order, from the kinds' declarations."""
+    labels = tuple(load_catalogue().knobs["ATTRITION_WEIGHTS"].opt("labels", ()))
+    roles = {k.attrition.label: (k.name, k.attrition.targets) for k in registered() if k.attrition is not None}
+    missing = [label for label in labels if label not in roles]
+    if missing or set(roles) - set(labels):
+        raise PlanError([f"ATTRITION_WEIGHTS labels {list(labels)} and the fault kinds' attrition roles "
+                         f"{sorted(roles)} disagree: every label needs exactly one kind declaring it"])
+    return tuple(roles[label] for label in labels)
+
+
 def _attrition(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Candidate]:
     lo, hi = cfg.value("ATTRITION_PERIOD")
     rlo, rhi = cfg.value("ATTRITION_RECOVERY_S")
     weights = cfg.value("ATTRITION_WEIGHTS")
+    roles = attrition_kinds()
 
     def make(seq: int, at: float, _variant: Variant) -> _Candidate:
-        pick, kind, targets = rng.random() * sum(weights), ATTRITION_KINDS[-1][0], ATTRITION_KINDS[-1][1]
-        for (k, ts), w in zip(ATTRITION_KINDS, weights, strict=True):
+        pick, kind, targets = rng.random() * sum(weights), roles[-1][0], roles[-1][1]
+        for (k, ts), w in zip(roles, weights, strict=True):
             if pick < w:
                 kind, targets = k, ts
                 break
@@ -218,27 +228,18 @@ def _attrition(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Cand
     return _ensure_variants(out, [("", {})], rng, window, make)
 
 
-def _cloud_error_variants(cfg: RunConfig) -> list[Variant]:
-    fraction = cfg.value("CLOUD_ERRORS_FRACTION")
-    return [("cloud-proxy", {"status": s, "fraction": fraction}) for s in cfg.value("CLOUD_ERRORS_STATUS")]
+def _register_declared_families() -> None:
+    """Every family a fault kind declares (its `draws`), in priority order, then attrition last."""
+    draws = sorted(((draw, kind.name) for kind in registered() for draw in kind.draws), key=lambda d: d[0].priority)
+    for draw, kind_name in draws:
+        if isinstance(draw, Storm):
+            register_family(storm(draw.knob, kind_name, draw.variants, draw.duration_knob))
+        elif isinstance(draw, Flap):
+            register_family(flap(draw.knob, kind_name, draw.target))
+    register_family(Family("ATTRITION", lambda cfg: cfg.value("ATTRITION") is True, _attrition))
 
 
-def _linkshape_variants(cfg: RunConfig) -> list[Variant]:
-    return [("cloud-proxy", {"latencyMs": cfg.value("LINKSHAPE_LATENCY_MS"),
-                             "jitterMs": cfg.value("LINKSHAPE_JITTER_MS"),
-                             "bandwidthKbps": cfg.value("LINKSHAPE_BANDWIDTH_KBPS"),
-                             "dropRate": cfg.value("LINKSHAPE_DROP_RATE")})]
-
-
-# Registration order is placement priority on conflicts; keep it stable (it shapes every plan).
-register_family(storm("DOWNLOAD_STORM", "download", lambda cfg: [("plc-sim", {})], "DOWNLOAD_DOWN_S"))
-register_family(flap("CLOUD_FLAP", "cloudcut", "cloud"))
-register_family(storm("CLOUD_ERRORS", "cloud-errors", _cloud_error_variants, "CLOUD_ERRORS_S"))
-register_family(storm("POWER_STORM", "power", lambda cfg: [("tool", {}), ("plc-sim", {})], "POWER_DOWN_S"))
-register_family(storm("TOOLKILL_STORM", "toolkill", lambda cfg: [("tool", {})], "TOOLKILL_S"))
-register_family(storm("PAUSE_STORM", "pause", lambda cfg: [("tool", {})], "PAUSE_S"))
-register_family(storm("LINKSHAPE", "linkshape", _linkshape_variants, "LINKSHAPE_S"))
-register_family(Family("ATTRITION", lambda cfg: cfg.value("ATTRITION") is True, _attrition))
+_register_declared_families()
 
 
 # ---------------------------------------------------------------- placement
@@ -319,6 +320,11 @@ def generate_plan(config: RunConfig) -> Plan:
     faults = tuple(
         PlannedFault(f"f{i:0{width}d}", c.kind, c.target, c.at, c.duration, MappingProxyType(dict(c.params)), c.family)
         for i, c in enumerate(placed, start=1))
+    for fault in faults:  # a family naming a kind, target or param its kind does not accept is a bug here
+        try:
+            validate_fault(fault.to_dict())
+        except FaultSpecError as exc:
+            raise PlanError([f"{fault.family} drew a fault the kinds registry refuses: {exc}"]) from exc
     delay = int(config.value("DELAY_MS"))
     constant = MappingProxyType({"DELAY_MS": delay} if delay > 0 else {})
     return Plan(config.scenario, config.seed, float(config.soak_seconds), faults, constant)

@@ -1,6 +1,8 @@
 """I3 restore after download: the tool writes its VFD flags back after every PLC program download.
 
-For each applied `download` fault: the harness's own CIP read-back saw every
+A "download" here is any applied fault whose kind declares that it resets the PLC's tags
+(battle.chaos.kinds: a program download, a power cut or a graceful restart of the simulator).
+For each: the harness's own CIP read-back saw every
 expected flag back on the PLC within RESTORE_MAX_S of the simulator's return, and
 the tool logged `plc.restore` with `written > 0` after the download (and before
 the next one, so one restore cannot vouch for two downloads).
@@ -23,14 +25,14 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     restore_max_s = knob(limits, "RESTORE_MAX_S", SPEC.id)
 
     downloads = sorted(
-        ((f.applied_at, f) for f in evidence.faults if f.kind == "download" and f.applied_at is not None),
+        ((f.applied_at, f) for f in evidence.faults if f.effects.resets_tags and f.applied_at is not None),
         key=lambda pair: pair[0],
     )
-    planned = sum(1 for f in evidence.faults if f.kind == "download")
+    planned = sum(1 for f in evidence.faults if f.effects.resets_tags)
     if not downloads:
         return SPEC.result(
             "inconclusive", 0,
-            f"no PLC download was applied ({planned} planned): nothing to judge; "
+            f"no fault that resets the PLC's tags was applied ({planned} planned): nothing to judge; "
             "is the download storm interval shorter than the soak?",
         )
 

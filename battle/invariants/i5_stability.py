@@ -1,26 +1,34 @@
 """I5 stability: no unplanned restarts, PLC connection flaps within budget, no OOM kill.
 
-Tool server starts (`server.start` events) ≤ 1 + applied faults that restart the
-tool (power, toolkill, wipe; attrition uses the same kinds). PLC disconnects
-(`plc.disconnected`) ≤ FLAP_BUDGET + applied faults that take the PLC away
-(download, power). Any Docker `oom` event fails.
+Tool server starts (`server.start` events) ≤ 1 + applied faults whose kind declares that it
+restarts the tool (battle.chaos.kinds: power cut, kill, wipe, graceful restart, ...). PLC
+disconnects (`plc.disconnected`) ≤ FLAP_BUDGET + applied faults whose kind declares the PLC
+simulator down (download, power cut, graceful restart, ...). Each fault counts only against the
+target it declares. Any Docker `oom` event fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from battle.evidence import Evidence
+from battle.evidence import Evidence, Fault
 
 from .base import InvariantSpec, Result, knob, register
 
-TOOL_RESTART_KINDS = frozenset({"power", "toolkill", "wipe"})
-PLC_OUTAGE_KINDS = frozenset({"download", "power"})
+TOOL, PLC = "tool", "plc-sim"
 
 
-def _applied(evidence: Evidence, kinds: frozenset[str], target: str) -> list[str]:
-    return [f.fault for f in evidence.faults if f.kind in kinds and f.target == target and f.applied_at is not None]
+def _tool_restarts(f: Fault) -> bool:
+    return f.target == TOOL and f.effects.restarts
+
+
+def _plc_outage(f: Fault) -> bool:
+    return f.target == PLC and (f.effects.down or f.effects.restarts)
+
+
+def _applied(evidence: Evidence, planned: Callable[[Fault], bool]) -> list[str]:
+    return [f.fault for f in evidence.faults if f.applied_at is not None and planned(f)]
 
 
 def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
@@ -30,8 +38,8 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     disconnects = [e for e in evidence.events if e.event == "plc.disconnected"]
     oom_events = [d for d in evidence.docker_events if d.action == "oom"]
     ooms = [{"service": d.service, "t": d.t} for d in oom_events]
-    tool_restarts = _applied(evidence, TOOL_RESTART_KINDS, "tool")
-    plc_outages = _applied(evidence, PLC_OUTAGE_KINDS, "plc-sim")
+    tool_restarts = _applied(evidence, _tool_restarts)
+    plc_outages = _applied(evidence, _plc_outage)
     allowed_starts = 1 + len(tool_restarts)
     allowed_disconnects = flap_budget + len(plc_outages)
     evidence_n = len(starts) + len(disconnects) + len(evidence.docker_events)

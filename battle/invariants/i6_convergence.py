@@ -10,7 +10,7 @@ Tool and cloud agreeing is not enough when the tool gave up on a write: after
 an outbox row is dropped (a `sync.dropped` event of a non-business kind), the
 pull is no longer held back and copies the cloud's older value over the
 field's, so both sides agree on a value the technician replaced. Such a
-target fails when the cloud does not hold the field's last acknowledged value
+target fails when the cloud does not hold the field's last acknowledged write, result and comments
 (FINDINGS.md, gate self-test of `conflict_drop`).
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 from battle.evidence import Evidence
 
 from .base import InvariantSpec, Result, knob, register
-from .targets import norm_comments, norm_result, single_writer_targets
+from .targets import norm_comments, norm_result, show_write, single_writer_targets
 
 _MAX_LISTED = 50
 
@@ -51,10 +51,11 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     abandoned = []
     for target in sorted(dropped_ids & set(targets.judged)):
         remote = _state(cloud.get(target))
-        accepted = targets.judged[target].accepted_results()
-        if remote is None or remote[0] not in accepted:
-            abandoned.append({"ioId": target, "cloud": None if remote is None else remote[0],
-                              "field": sorted(accepted, key=lambda v: (v is None, v or ""))})
+        accepted = targets.judged[target].accepted_writes()
+        if remote is None or remote not in accepted:
+            abandoned.append({"ioId": target, "cloud": show_write(remote),
+                              "field": [show_write(w) for w in sorted(accepted, key=lambda w: (w[0] is None,
+                                                                                               w[0] or "", w[1]))]})
     differences, rejected = [], []
     for target in sorted(targets.judged):
         local, remote = _state(evidence.local.get(target)), _state(cloud.get(target))

@@ -28,6 +28,19 @@ def norm_comments(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+Write = tuple[str | None, str]  # a whole write, normalised: (result, comments)
+
+
+def norm_write(value: Any) -> Write:
+    """The whole write a technician made: result *and* comments (a bot always sends both)."""
+    value = value if isinstance(value, dict) else {}
+    return norm_result(value.get("result")), norm_comments(value.get("comments"))
+
+
+def show_write(write: Write | None) -> dict[str, Any] | None:
+    return None if write is None else {"result": write[0], "comments": write[1]}
+
+
 @dataclass(frozen=True)
 class TargetHistory:
     target: int
@@ -52,11 +65,15 @@ class TargetHistory:
         start = 0 if i is None else i + 1
         return tuple(w for w in self.writes[start:] if w.type == "info")
 
-    def accepted_results(self) -> set[str | None]:
+    def accepted_writes(self) -> set[Write]:
+        """The last acknowledged write, or any indeterminate one after it: each may be what stuck."""
         last = self.last_ok
-        accepted = set() if last is None else {norm_result(last.value.get("result"))}
-        accepted.update(norm_result(w.value.get("result")) for w in self.later_info())
+        accepted = set() if last is None else {norm_write(last.value)}
+        accepted.update(norm_write(w.value) for w in self.later_info())
         return accepted
+
+    def accepted_results(self) -> set[str | None]:
+        return {result for result, _ in self.accepted_writes()}
 
 
 @dataclass(frozen=True)

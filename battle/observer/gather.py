@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import parse_iso
@@ -114,16 +115,25 @@ def load_faults(path: Path, problems: list[str]) -> tuple[Fault, ...]:
         try:
             entry = by_id.setdefault(str(record["fault"]), {
                 "kind": record["kind"], "target": record["target"], "params": record.get("params") or {},
-                "planned": None, "applied": None, "restored": None, "failed": None})
+                "planned": None, "applied": None, "restored": None, "failed": None, "duration": None})
+            if isinstance(record.get("duration"), int | float) and not isinstance(record["duration"], bool):
+                entry["duration"] = float(record["duration"])
             if record["step"] == "failed":
                 entry["failed"] = str(record.get("error") or "failed")
             else:
                 entry[record["step"]] = entry[record["step"]] or parse_iso(record["ts"])
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: bad ledger line {record!r:.80} ({exc})")
-    return tuple(Fault(fault=fid, kind=e["kind"], target=e["target"], params=e["params"], planned_at=e["planned"],
-                       applied_at=e["applied"], restored_at=e["restored"], failed=e["failed"])
-                 for fid, e in by_id.items())
+    faults = []
+    for fid, e in by_id.items():
+        effects = effects_of(str(e["kind"]), str(e["target"]))
+        if effects is None:
+            problems.append(f"{path.name}: fault {fid} has kind {e['kind']!r}, which this version of battle does not "
+                            "know: its effects (planned outages) cannot be derived")
+        faults.append(Fault(fault=fid, kind=e["kind"], target=e["target"], params=e["params"],
+                            planned_at=e["planned"], applied_at=e["applied"], restored_at=e["restored"],
+                            failed=e["failed"], duration=e["duration"], effects=effects or NO_EFFECTS))
+    return tuple(faults)
 
 
 def load_events(path: Path, problems: list[str]) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from battle.chaos.kinds import effects_of
 from battle.common.jsonl import JsonlWriter
 from battle.common.timefmt import iso_utc
 
@@ -42,7 +43,8 @@ class RestoreWatcher:
         self._thread.start()
 
     def on_ledger(self, record: dict[str, Any]) -> None:
-        if record.get("kind") == "download" and record.get("step") == "restored":
+        effects = effects_of(str(record.get("kind")), str(record.get("target")))
+        if effects is not None and effects.resets_tags and record.get("step") == "restored":
             self.pending += 1
             self._work.put((str(record["fault"]), self.clock()))
 

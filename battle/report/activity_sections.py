@@ -16,7 +16,15 @@ from battle.report.figures import (
 )
 from battle.report.htmlkit import Markup, css_token, esc, fmt_num, not_recorded, note, section, table, tag
 from battle.report.loading import RunData
-from battle.report.svg import Frame, kind_color, latency_timeline, make_frame, memory_chart, service_colors
+from battle.report.svg import (
+    Frame,
+    kind_color,
+    kind_label,
+    latency_timeline,
+    make_frame,
+    memory_chart,
+    service_colors,
+)
 
 
 def _rel(data: RunData, t: float) -> str:
@@ -42,7 +50,7 @@ def _thresholds(knobs: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _kind_legend(kinds: list[str]) -> Markup:
-    items = "".join(f'<span><i class="swatch" style="background:{kind_color(k)}"></i>{esc(k)}</span>'
+    items = "".join(f'<span><i class="swatch" style="background:{kind_color(k)}"></i>{esc(kind_label(k))}</span>'
                     for k in sorted(set(kinds)))
     return Markup(f'<p class="legend">fault windows: {items or esc("none applied")} '
                   '<span><i class="swatch" style="background:#b3261e"></i>failed probe</span></p>')

@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from battle.chaos.errors import FaultSpecError
+from battle.chaos.kinds import get_kind
 from battle.evidence import Probe
 from battle.report.figures import SeriesKey, Window
 from battle.report.htmlkit import Markup, css_token, esc
@@ -20,16 +22,23 @@ WIDTH, HEIGHT = 960, 280
 LEFT, RIGHT, TOP, BOTTOM = 66, 16, 34, 30
 FAIL_BAND = 10  # the strip above the plot where failed probes are marked
 
-KIND_COLORS = {
-    "download": "#1f77b4", "power": "#d62728", "toolkill": "#9467bd", "cloudcut": "#ff7f0e", "delay": "#8c564b",
-    "pause": "#e377c2", "wipe": "#7f0000", "linkshape": "#17becf", "cloud-errors": "#bcbd22",
-}
+UNKNOWN_KIND_COLOR = "#7f7f7f"  # a ledger written by another version may name a kind this one lacks
 SERIES_COLORS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f")
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200)
 
 
 def kind_color(kind: str) -> str:
-    return KIND_COLORS.get(kind, "#7f7f7f")
+    try:
+        return get_kind(kind).color
+    except FaultSpecError:
+        return UNKNOWN_KIND_COLOR
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return f"{get_kind(kind).label} ({kind})"
+    except FaultSpecError:
+        return kind
 
 
 def service_colors(services: Iterable[str]) -> dict[str, str]:

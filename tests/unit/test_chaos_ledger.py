@@ -34,6 +34,7 @@ def test_line_has_the_contract_fields_and_is_on_disk_before_close(tmp_path):
         "step": "applied",
         "params": {"delayMs": 250},
         "error": None,
+        "duration": 5.0,  # the declared length of the outage, which I1 excuses (plus the restart grace)
     }
     ledger.record(FAULT, "failed", "restore failed: boom")
     ledger.close()

@@ -13,7 +13,7 @@ from battle.observer.gather import GatherError, gather
 T0 = 1_795_000_000.0
 LIMITS = {"WARMUP_S": 0, "P95_MS": 500, "P99_MS": 2000, "MAX_GAP_S": 10, "RESTART_GRACE_S": 20,
           "LEAK_MB_PER_H": 5, "LEAK_MIN_WINDOW_S": 300, "RESTORE_MAX_S": 60, "FLAP_BUDGET": 2,
-          "SETTLE_MAX_S": 120, "PROPAGATION_MAX_S": 60, "WIPE_LOSS_WINDOW_S": 5}
+          "SETTLE_MAX_S": 120, "PROPAGATION_MAX_S": 60}
 
 
 def write_run(run_dir, local_result_for_7="Failed"):

@@ -1,5 +1,6 @@
 """I1 responsiveness on synthetic probe logs."""
 
+from battle.chaos.kinds import effects_of
 from battle.evidence import Evidence, Fault, Probe
 from battle.invariants import i1_responsiveness
 
@@ -26,8 +27,10 @@ def judge(ev, **over):
     return i1_responsiveness.judge(ev, {**LIMITS, **over})
 
 
-def power_cut(applied, restored, target="tool", kind="power"):
-    return Fault("f001", kind, target, {}, applied - 1, applied, restored)
+def power_cut(applied, restored, target="tool", kind="power", fid="f001", duration=None):
+    """A fault as gather builds it: its effects come from the kind's declaration."""
+    return Fault(fid, kind, target, {}, applied - 1, applied, restored, duration=duration,
+                 effects=effects_of(kind, target))
 
 
 def test_healthy_tool_passes_with_evidence_counted():
@@ -53,7 +56,8 @@ def test_rare_very_slow_probes_fail_on_p99_only():
 def test_eleven_second_gap_outside_fault_windows_fails():
     r = judge(evidence(probes(down=range(301, 311))))  # successes at 300 and 311
     assert r.status == "fail"
-    assert r.details["gaps"] == [{"from": 300.0, "to": 311.0, "seconds": 11.0}]
+    assert r.details["gaps"] == [{"from": 300.0, "to": 311.0, "seconds": 11.0, "unexcused_s": 11.0,
+                                  "never_answered_again": False}]
     assert "11.0 s" in r.reason
 
 
@@ -123,3 +127,43 @@ def test_stats_are_reported_per_phase():
     assert phases["calm"]["probes"] == 180 and phases["fault"]["probes"] == 100
     assert phases["fault"]["p95"] == 90.0 and phases["calm"]["p95"] == 20.0
     assert phases["recovery"]["count"] == 50 and phases["judging"]["count"] == 10
+
+
+def test_gap_that_overruns_its_planned_outage_by_60_s_fails_naming_the_fault():
+    # power cut 300..310, grace 20 s: excused until 330; the tool answers again only at 390
+    r = judge(evidence(probes(down=range(301, 390)), faults=[power_cut(300.5, 310.0, duration=9.5)]))
+    assert r.status == "fail", r.reason
+    gap = r.details["gaps"][0]
+    assert gap["after_fault"] == "f001" and gap["unexcused_s"] == 60.0
+    assert "past the planned outage of f001 (power)" in r.reason
+
+
+def test_gap_merely_touching_a_window_is_not_excused_for_its_whole_length():
+    # the old rule excused any gap overlapping a window; a 2 s outage cannot excuse 40 s of silence
+    r = judge(evidence(probes(down=range(301, 362)), faults=[power_cut(300.5, 301.0)]), RESTART_GRACE_S=0.0)
+    assert r.status == "fail", r.reason
+
+
+def test_tool_that_never_answers_again_after_a_power_cut_fails():
+    r = judge(evidence(probes(down=range(401, 600)), faults=[power_cut(400.5, 410.0, duration=9.5)]))
+    assert r.status == "fail", r.reason
+    assert "never answered again" in r.reason and "f001" in r.reason
+    assert r.details["gaps"][0]["never_answered_again"] is True
+
+
+def test_power_cut_never_restored_still_excuses_only_its_declared_duration():
+    r = judge(evidence(probes(down=range(401, 600)), faults=[power_cut(400.5, None, duration=9.5)]))
+    assert r.status == "fail", r.reason
+
+
+def test_graceful_restart_of_the_tool_is_a_planned_outage():
+    # the attrition plan's `restart`: down 15 s, back within the grace
+    r = judge(evidence(probes(down=range(301, 330)), faults=[power_cut(300.5, 315.0, kind="restart")]))
+    assert r.status == "pass", r.reason
+    assert r.details["excused_gaps"] and r.details["gap_count"] == 0
+
+
+def test_two_back_to_back_outages_excuse_a_gap_that_spans_both():
+    faults = [power_cut(300.5, 310.0, fid="f001"), power_cut(330.0, 340.0, kind="restart", fid="f002")]
+    r = judge(evidence(probes(down=range(301, 365)), faults=faults))
+    assert r.status == "pass", r.reason

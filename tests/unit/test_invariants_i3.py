@@ -1,5 +1,6 @@
 """I3 restore after a PLC program download."""
 
+from battle.chaos.kinds import effects_of
 from battle.evidence import Evidence, Fault, PlcReadback, ToolEvent
 from battle.invariants import i3_restore
 
@@ -7,7 +8,8 @@ LIMITS = {"RESTORE_MAX_S": 60.0}
 
 
 def download(fid="f001", applied=100.0, restored=110.0):
-    return Fault(fid, "download", "plc-sim", {}, applied - 5, applied, restored)
+    return Fault(fid, "download", "plc-sim", {}, applied - 5, applied, restored,
+                 effects=effects_of("download", "plc-sim"))
 
 
 def restore_event(t, written=288):
@@ -65,7 +67,8 @@ def test_one_restore_cannot_vouch_for_two_downloads():
 
 
 def test_no_applied_download_is_inconclusive_even_when_planned():
-    planned_only = Fault("f001", "download", "plc-sim", {}, 100.0, None, None, failed="docker said no")
+    planned_only = Fault("f001", "download", "plc-sim", {}, 100.0, None, None, failed="docker said no",
+                         effects=effects_of("download", "plc-sim"))
     r = judge([planned_only])
     assert r.status == "inconclusive" and r.evidence == 0
     assert "1 planned" in r.reason
@@ -77,6 +80,14 @@ def test_download_without_a_readback_is_inconclusive():
     assert "f001" in r.reason
 
 
-def test_other_fault_kinds_are_not_downloads():
-    r = judge([Fault("f001", "power", "plc-sim", {}, 1.0, 2.0, 3.0)])
-    assert r.status == "inconclusive"
+def test_faults_that_do_not_reset_the_tags_are_not_downloads():
+    for kind, target in (("delay", "plc-sim"), ("power", "tool"), ("restart", "cloud")):
+        r = judge([Fault("f001", kind, target, {}, 1.0, 2.0, 3.0, effects=effects_of(kind, target))])
+        assert r.status == "inconclusive", kind
+
+
+def test_a_power_cut_of_the_simulator_resets_its_tags_and_is_judged_like_a_download():
+    cut = Fault("f001", "power", "plc-sim", {}, 95.0, 100.0, 110.0, effects=effects_of("power", "plc-sim"))
+    r = judge([cut], [PlcReadback("f001", returned_at=110.0, flags_ok_at=None, mismatched=("VFD1.Run",))],
+              [restore_event(114.0)])
+    assert r.status == "fail" and "f001" in r.reason

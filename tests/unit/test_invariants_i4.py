@@ -1,10 +1,11 @@
 """I4 no data loss: journals (append order) against the local snapshot."""
 
-from battle.evidence import Evidence, Fault, Op, ToolEvent
+from battle.chaos.kinds import effects_of
+from battle.evidence import Evidence, Fault, Mutation, Op, ToolEvent
 from battle.invariants import i4_no_loss
 from battle.invariants.targets import single_writer_targets
 
-LIMITS = {"WIPE_LOSS_WINDOW_S": 5.0}
+LIMITS: dict = {}
 
 
 class Journal:
@@ -25,10 +26,16 @@ class Journal:
         return self
 
 
-def judge(journal, local, events=(), faults=()):
+def _rows(values):
+    """{ioId: result} or {ioId: (result, comments)} -> snapshot rows."""
+    return {i: {"result": v[0], "comments": v[1]} if isinstance(v, tuple) else {"result": v, "comments": ""}
+            for i, v in values.items()}
+
+
+def judge(journal, local, events=(), faults=(), cloud=None, mutations=()):
     ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, ops=tuple(journal.ops),
-                  local={i: {"result": v, "comments": ""} for i, v in local.items()},
-                  events=tuple(events), faults=tuple(faults))
+                  local=_rows(local), events=tuple(events), faults=tuple(faults),
+                  cloud=None if cloud is None else _rows(cloud), mutations=tuple(mutations))
     return i4_no_loss.judge(ev, LIMITS)
 
 
@@ -44,8 +51,9 @@ def test_silent_flip_fails_with_the_offending_op():
     r = judge(j, {10: "Passed"})
     assert r.status == "fail"
     [m] = r.details["mismatches"]
-    assert m == {"ioId": 10, "expected": "Failed", "accepted": ["Failed"], "local": "Passed", "bot": 0, "op": 2,
-                 "kind": "mismatch"}
+    assert m == {"ioId": 10, "field": "result", "expected": {"result": "Failed", "comments": ""},
+                 "accepted": [{"result": "Failed", "comments": ""}], "local": {"result": "Passed", "comments": ""},
+                 "bot": 0, "op": 2, "kind": "mismatch"}
     assert "IO 10" in r.reason
 
 
@@ -116,25 +124,88 @@ def test_business_park_is_legitimate():
 
 
 def _wipe(applied, restored):
-    return Fault("f009", "wipe", "tool", {}, applied - 1, applied, restored)
+    return Fault("f009", "wipe", "tool", {}, applied - 1, applied, restored, duration=restored - applied,
+                 effects=effects_of("wipe", "tool"))
 
 
-def test_write_just_before_a_wipe_is_excused_and_reported():
-    j = Journal().write(0, 10, "Passed", t=10.0).write(0, 11, "Failed", t=98.0)
-    r = judge(j, {10: "Passed", 11: None}, faults=[_wipe(100.0, 110.0)])
+def _pushed(t, io_id, result, comments="", version=2):
+    return ToolEvent(t, "sync.pushed", {"count": 1, "applied": 1, "conflicts": 0, "rejected": 0,
+                                        "appliedItems": [{"ioId": io_id, "version": version, "result": result,
+                                                          "comments": comments}]})
+
+
+def test_wipe_of_a_write_that_never_reached_the_cloud_is_excused_and_reported():
+    # acknowledged 30 s before the wipe while the cloud was cut: it could not have synced
+    j = Journal().write(0, 10, "Passed", t=10.0).write(0, 11, "Failed", t=70.0, comments="seized")
+    r = judge(j, {10: "Passed", 11: None}, faults=[_wipe(100.0, 110.0)], events=[_pushed(12.0, 10, "Passed")],
+              cloud={10: "Passed", 11: None})
     assert r.status == "pass", r.reason
-    assert r.details["excused_by_wipe"][0]["ioId"] == 11
+    [excused] = r.details["excused_by_wipe"]
+    assert excused["ioId"] == 11 and excused["wipe"] == "f009"
     assert r.evidence == 1
 
 
-def test_write_long_before_a_wipe_is_not_excused():
-    j = Journal().write(0, 11, "Failed", t=50.0)
-    assert judge(j, {11: None}, faults=[_wipe(100.0, 110.0)]).status == "fail"
+def test_wipe_of_a_synced_write_that_is_not_pulled_back_fails():
+    j = Journal().write(0, 11, "Failed", t=70.0, comments="seized")
+    r = judge(j, {11: None}, faults=[_wipe(100.0, 110.0)], events=[_pushed(72.0, 11, "Failed", "seized")],
+              cloud={11: None})
+    assert r.status == "fail", r.reason
+    [m] = r.details["mismatches"]
+    assert m["kind"] == "not pulled back after wipe" and "sync.pushed" in m["reached_cloud"]
+
+
+def test_wipe_of_a_write_the_cloud_holds_is_a_loss_even_without_sync_events():
+    j = Journal().write(0, 11, "Failed", t=70.0, comments="seized")
+    r = judge(j, {11: None}, faults=[_wipe(100.0, 110.0)], cloud={11: ("Failed", "seized")})
+    assert r.status == "fail", r.reason
+    assert "cloud's snapshot holds it" in r.reason
+
+
+def test_an_older_push_of_the_same_target_does_not_prove_the_last_write_synced():
+    j = Journal().write(0, 11, "Passed", t=10.0).write(0, 11, "Failed", t=70.0).write(1, 12, "Passed", t=200.0)
+    r = judge(j, {11: None, 12: "Passed"}, faults=[_wipe(100.0, 110.0)], events=[_pushed(12.0, 11, "Passed")],
+              cloud={11: "Passed", 12: "Passed"})
+    assert r.status == "pass", r.reason
+    assert [e["ioId"] for e in r.details["excused_by_wipe"]] == [11]
+
+
+def test_wipe_loss_with_no_cloud_evidence_at_all_is_not_a_pass():
+    j = Journal().write(0, 10, "Passed", t=10.0).write(0, 11, "Failed", t=70.0)
+    r = judge(j, {10: "Passed", 11: None}, faults=[_wipe(100.0, 110.0)])
+    assert r.status == "inconclusive", r.reason
+    assert r.details["unproven_wipe_losses"][0]["ioId"] == 11
 
 
 def test_write_after_the_wipe_is_judged_again():
     j = Journal().write(0, 11, "Failed", t=98.0).write(0, 11, "Passed", t=200.0)
-    assert judge(j, {11: None}, faults=[_wipe(100.0, 110.0)]).status == "fail"
+    assert judge(j, {11: None}, faults=[_wipe(100.0, 110.0)], cloud={11: None}).status == "fail"
+
+
+def test_a_lost_comment_fails_naming_the_io_and_the_field():
+    j = Journal().write(0, 10, "Failed", comments="motor seized, see ticket #4411")
+    r = judge(j, {10: ("Failed", None)})
+    assert r.status == "fail", r.reason
+    [m] = r.details["mismatches"]
+    assert m["field"] == "comments" and m["ioId"] == 10
+    assert "IO 10 comments" in r.reason
+
+
+def test_a_cut_short_comment_fails():
+    j = Journal().write(0, 10, "Failed", comments="motor seized, see ticket #4411")
+    assert judge(j, {10: ("Failed", "motor seized")}).status == "fail"
+
+
+def test_null_and_empty_comments_are_equal():
+    j = Journal().write(0, 10, "Passed", comments="")
+    assert judge(j, {10: ("Passed", None)}).status == "pass"
+
+
+def test_a_comment_the_cloud_edited_after_the_write_is_accepted():
+    j = Journal().write(0, 10, "Failed", t=10.0, comments="seized")
+    edit = Mutation(op=1, action="edit", io_id=10, fields={"comments": "checked by office"}, type="ok", t=20.0)
+    assert judge(j, {10: ("Failed", "checked by office")}, mutations=[edit]).status == "pass"
+    earlier = Mutation(op=1, action="edit", io_id=10, fields={"comments": "checked by office"}, type="ok", t=5.0)
+    assert judge(j, {10: ("Failed", "checked by office")}, mutations=[earlier]).status == "fail"
 
 
 def test_hot_and_multi_writer_targets_are_not_judged():

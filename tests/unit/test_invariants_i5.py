@@ -1,5 +1,6 @@
 """I5 stability: restarts, PLC flaps and OOM kills against what the plan explains."""
 
+from battle.chaos.kinds import effects_of
 from battle.evidence import DockerEvent, Evidence, Fault, ToolEvent
 from battle.invariants import i5_stability
 
@@ -15,7 +16,8 @@ def disconnects(n):
 
 
 def fault(kind, target, applied=True, fid="f001"):
-    return Fault(fid, kind, target, {}, 1.0, 2.0 if applied else None, 3.0 if applied else None)
+    return Fault(fid, kind, target, {}, 1.0, 2.0 if applied else None, 3.0 if applied else None,
+                 effects=effects_of(kind, target))
 
 
 def judge(events=(), faults=(), docker=()):
@@ -46,6 +48,20 @@ def test_faults_that_do_not_restart_the_tool_do_not_excuse_restarts():
     faults = [fault("power", "plc-sim", fid="f1"), fault("pause", "tool", fid="f2"),
               fault("power", "tool", applied=False, fid="f3")]
     assert judge(starts(2), faults).status == "fail"
+
+
+def test_graceful_restart_of_the_tool_is_a_planned_start():
+    # attrition draws `restart` most often; it used to be missing from I5's own list of kinds
+    r = judge(starts(2), [fault("restart", "tool")])
+    assert r.status == "pass", r.reason
+    assert r.details["planned_tool_restarts"] == ["f001"]
+
+
+def test_each_fault_counts_only_against_the_target_it_declares():
+    faults = [fault("restart", "cloud", fid="f1"), fault("restart", "plc-sim", fid="f2")]
+    r = judge(starts(2) + disconnects(3), faults)
+    assert r.status == "fail" and "1 unplanned tool restart" in r.reason
+    assert r.details["planned_plc_outages"] == ["f2"]
 
 
 def test_plc_flaps_within_budget_pass_and_beyond_fail():
