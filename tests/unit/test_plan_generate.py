@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from battle.chaos.kinds import registered
 from battle.chaos.plan import (
     SAME_TARGET_GAP_S,
     PlanError,
@@ -15,14 +16,14 @@ from battle.chaos.plan import (
 )
 from battle.config import ConfigError, resolve, scenario_names
 
-KIND_TARGETS = {
-    "download": {"plc-sim"}, "power": {"tool", "plc-sim"}, "toolkill": {"tool"}, "cloudcut": {"cloud"},
-    "pause": {"tool"}, "wipe": {"tool"}, "linkshape": {"cloud-proxy"}, "cloud-errors": {"cloud-proxy"},
-    "restart": {"tool", "plc-sim", "cloud"},
-}
-FAMILY_KINDS = {"DOWNLOAD_STORM": {"download"}, "CLOUD_FLAP": {"cloudcut"}, "CLOUD_ERRORS": {"cloud-errors"},
-                "POWER_STORM": {"power"}, "TOOLKILL_STORM": {"toolkill"}, "PAUSE_STORM": {"pause"},
-                "LINKSHAPE": {"linkshape"}, "ATTRITION": {"restart", "power", "wipe"}}
+# Derived from the kinds' declarations, never copied: a kind added there is checked here too.
+KIND_TARGETS = {k.name: set(k.targets) for k in registered()}
+FAMILY_KINDS: dict[str, set[str]] = {}
+for _kind in registered():
+    for _draw in _kind.draws:
+        FAMILY_KINDS.setdefault(_draw.knob, set()).add(_kind.name)
+    if _kind.attrition is not None:
+        FAMILY_KINDS.setdefault("ATTRITION", set()).add(_kind.name)
 
 
 def check_plan_rules(plan, cfg):
