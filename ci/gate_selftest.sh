@@ -2,7 +2,8 @@
 # Gate self-test: every planted bug must turn its gate red, and a clean run must be green
 # (DESIGN.md sections 11 and 14: "prove it green on a healthy system and red on the bug it exists for").
 # Runs on the local backend; about 4 minutes per case. Usage: sh ci/gate_selftest.sh [bug ...]
-# Prints one line per case and exits 1 if any case did not turn out as expected.
+# Prints one line per case and exits 1 if any case did not turn out as expected: a bug case must exit 1
+# with exactly its gates failing; the clean case must exit 0 with no failing gate.
 set -u
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
@@ -10,7 +11,7 @@ RUNS="${RUNS_DIR:-runs/selftest}"
 mkdir -p "$RUNS"
 # bug | scenario | minutes | extra knobs | gate(s) that must fail
 CASES='
-none|s1|4|WARMUP_S=30 LEAK_MIN_WINDOW_S=120|
+none|s1|4|WARMUP_S=30|
 stall|s1|4|WARMUP_S=30|I1
 leak|s1|5|WARMUP_S=30 LEAK_MIN_WINDOW_S=120|I2
 no_restore|s2|3||I3
@@ -34,13 +35,17 @@ while IFS='|' read -r bug scenario minutes extra gates; do
     env BATTLE_SUT_BUGS="$bugs" $extra "$PY" -m battle run --backend local --scenario "$scenario" \
         --minutes "$minutes" --runs-dir "$RUNS" --run-id "$id" >"$RUNS/$id.log" 2>&1
     code=$?
-    failing=$("$PY" -c 'import json,sys; v=json.load(open(sys.argv[1])); print(" ".join(r["id"] for r in v["results"] if r["status"]=="fail"))' "$RUNS/$id/verdict.json" 2>/dev/null)
+    failing=$("$PY" -c 'import json,sys; v=json.load(open(sys.argv[1])); print(" ".join(sorted(r["id"] for r in v["results"] if r["status"]=="fail" and r.get("role")=="gate")))' "$RUNS/$id/verdict.json" 2>/dev/null)
+    # A planted bug must turn exactly its gate(s) red AND the run's exit code to 1 (a gate that fails
+    # while the run exits 0 is a detected loss that passed); a clean run must exit 0 with no failing gate.
     verdict_ok=yes
     if [ -z "$gates" ]; then
-        [ "$code" = 0 ] || [ "$code" = 3 ] || verdict_ok=no
+        [ "$code" = 0 ] || verdict_ok=no
         [ -z "$failing" ] || verdict_ok=no
     else
-        for gate in $gates; do echo " $failing " | grep -q " $gate " || verdict_ok=no; done
+        [ "$code" = 1 ] || verdict_ok=no
+        want=$(echo $gates | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+        [ "$failing" = "$want" ] || verdict_ok=no
     fi
     printf '%-14s %-9s exit=%s failing=[%s] expected=[%s] %s\n' "$bug" "$scenario" "$code" "$failing" "$gates" \
         "$([ "$verdict_ok" = yes ] && echo OK || echo UNEXPECTED)"
