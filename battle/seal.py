@@ -1,0 +1,142 @@
+"""The evidence seal: at the end of a run, every artifact the verdict rests on, with its line count,
+size and sha256, recorded in manifest.json; `battle judge` verifies it before it believes a file.
+
+Which artifacts a run must have follows from its manifest and plan alone (`expected_artifacts`), so
+an unsealed run dir (a killed run) is still checked for missing files. A file that is missing, a
+symlink, shorter than sealed (truncated) or different (altered) is a problem named by file; the
+judges that depend on it become errors, never pass or fail (battle/judging.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEAL_SCHEMA = 1
+_CHUNK = 1 << 20
+
+# Artifacts every run writes, whatever its scenario.
+ALWAYS = ("plan.json", "health.csv", "memory.csv", "events.jsonl", "settle.json",
+          "snapshot-local.json", "snapshot-cloud.json", "snapshot-queue.json")
+
+
+def journal_name(bot: int) -> str:
+    return f"journal-bot{bot}.jsonl"
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """What a run was asked to do, as far as its artifacts go (read from manifest.json and plan.json)."""
+
+    bots: int
+    backend: str  # local | docker
+    planned_faults: int
+    planned_tag_resets: int  # faults whose kind declares resets_tags: each gets a PLC read-back
+    mutator: bool
+
+
+def expected_artifacts(shape: RunShape) -> tuple[str, ...]:
+    names = [*ALWAYS, *(journal_name(b) for b in range(shape.bots))]
+    if shape.planned_faults:
+        names.append("injected.jsonl")
+    if shape.planned_tag_resets:
+        names.append("plc-readback.jsonl")
+    if shape.mutator:
+        names.append("mutations.jsonl")
+    if shape.backend == "docker":
+        names.append("docker-events.jsonl")
+    return tuple(sorted(names))
+
+
+@dataclass(frozen=True)
+class FileSeal:
+    lines: int
+    bytes: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lines": self.lines, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def measure(path: Path) -> FileSeal:
+    """Line count, size and sha256 of a regular file, read without following a symlink."""
+    digest, lines, size = hashlib.sha256(), 0, 0
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    return FileSeal(lines, size, digest.hexdigest())
+
+
+def seal(run_dir: Path, expected: Iterable[str], sealed_at: str) -> dict[str, Any]:
+    """The seal block for manifest.json: every expected artifact measured, or listed as missing."""
+    artifacts: dict[str, Any] = {}
+    missing = []
+    for name in sorted(expected):
+        path = run_dir / name
+        if is_link(path) or not path.is_file():
+            missing.append(name)
+            continue
+        artifacts[name] = measure(path).to_dict()
+    return {"schema": SEAL_SCHEMA, "sealedAt": sealed_at, "artifacts": artifacts, "missing": missing}
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    sealed: bool  # the manifest carried a seal (False: a killed run, judged as far as its files allow)
+    problems: Mapping[str, str] = field(default_factory=dict)  # artifact -> what is wrong with it
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {problem}" for name, problem in sorted(self.problems.items())]
+
+
+def verify(run_dir: Path, expected: Iterable[str], sealed: Mapping[str, Any] | None) -> SealCheck:
+    """Compare the run dir with its seal (or, unsealed, with what the run must have)."""
+    problems: dict[str, str] = {}
+    recorded = dict((sealed or {}).get("artifacts") or {}) if isinstance(sealed, Mapping) else {}
+    missing_at_seal = set((sealed or {}).get("missing") or ()) if isinstance(sealed, Mapping) else set()
+    for name in sorted(set(expected) | set(recorded)):
+        path = run_dir / name
+        if is_link(path):
+            problems[name] = "is a symlink; input artifacts must be regular files in the run dir (refused)"
+            continue
+        if not path.is_file():
+            problems[name] = ("missing (already missing when the run was sealed)" if name in missing_at_seal
+                              else "missing")
+            continue
+        want = recorded.get(name)
+        if want is None:
+            if sealed is not None and name not in missing_at_seal:
+                problems[name] = "not in the seal: the run did not vouch for it"
+            elif name in missing_at_seal:
+                problems[name] = "appeared after the run was sealed (it was missing then)"
+            continue
+        got = measure(path)
+        if not _matches(want, got):
+            problems[name] = _difference(want, got)
+    return SealCheck(sealed=isinstance(sealed, Mapping), problems=problems)
+
+
+def _matches(want: Mapping[str, Any], got: FileSeal) -> bool:
+    return want.get("sha256") == got.sha256 and want.get("bytes") == got.bytes
+
+
+def _difference(want: Mapping[str, Any], got: FileSeal) -> str:
+    size, lines = want.get("bytes"), want.get("lines")
+    if isinstance(size, int) and got.bytes < size:
+        return f"truncated: {got.bytes} bytes / {got.lines} lines now, {size} bytes / {lines} lines when sealed"
+    return f"altered since the run sealed it (sha256 {got.sha256[:12]}…, sealed {str(want.get('sha256'))[:12]}…)"
