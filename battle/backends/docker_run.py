@@ -364,6 +364,7 @@ class DockerObserverRun:
             for name, stamp in observer.times.items():
                 self.manifest.data["times"][name] = stamp
             self.manifest.data["notes"].extend(outcome["notes"])
+            self.manifest.data["errors"].extend(outcome.get("errors", []))
             self.manifest.data["calm"] = outcome["calm"]
             self.manifest.data["errors"].extend(writer_errors(self.run_dir))
             self.manifest.save()

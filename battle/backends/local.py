@@ -137,6 +137,7 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
         for name, stamp in observer.times.items():
             manifest.data["times"][name] = stamp
         manifest.data["notes"].extend(outcome["notes"])
+        manifest.data["errors"].extend(outcome.get("errors", []))
         manifest.data["calm"] = outcome["calm"]
         manifest.data["errors"].extend(errors)
         manifest.save()

@@ -108,20 +108,23 @@ class Bot:
         return think
 
     def run(self, ack_path: Path | None = None) -> BotStats:
+        """Work until STOP; the ack is written only after STOP was seen, so a bot that died or hung
+        leaves no ack, and the observer reports it as a harness failure naming the bot."""
         try:
             while not self.should_stop():
                 try:
                     outcome = self.step()
-                except Exception:  # supervisor loop: a bot never dies of one bad op
+                except Exception:  # supervisor loop: a bot never dies of one bad op; counted, logged
                     self.stats.errors += 1
                     log.exception("bot %s: op failed inside the harness", self.settings.bot)
                     outcome = Outcome("info", None, "harness error")
                 self._think(self.think_s(outcome))
         finally:
             self.journal.close()
-            if ack_path is not None:
-                ack_path.parent.mkdir(parents=True, exist_ok=True)
-                ack_path.write_text(f"bot{self.settings.bot} ops={self.stats.ops}\n", encoding="utf-8")
+        if ack_path is not None:
+            ack_path.parent.mkdir(parents=True, exist_ok=True)
+            ack_path.write_text(f"bot{self.settings.bot} ops={self.stats.ops} errors={self.stats.errors}\n",
+                                encoding="utf-8")
         return self.stats
 
     def _think(self, seconds: float) -> None:

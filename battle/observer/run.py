@@ -66,6 +66,7 @@ class Observer:
         run_dir = settings.run_dir
         self.times: dict[str, str] = {}
         self.notes: list[str] = []
+        self.errors: list[str] = []  # harness failures: each makes the verdict an error, naming the part
         self.phase = PhaseTracker(settings.soak_start + settings.warmup_s, clock)
         self.prober = HealthProber(f"{hooks.adapter.tool_url}/api/health", run_dir / "health.csv", self.phase)
         self.sampler = MemorySampler(hooks.memory_source, run_dir / "memory.csv")
@@ -125,13 +126,16 @@ class Observer:
         request_stop(self.s.run_dir)
         missing = wait_for_acks(self.s.run_dir, self.s.writers, self.s.quiesce_max_s)
         if missing:
-            self.notes.append(f"no ack from {', '.join(missing)} within {self.s.quiesce_max_s:.0f} s")
+            # A writer acks only after it saw STOP: no ack means it died or hung, and its journal may
+            # lack writes the tool took. That is the harness's failure, never the system's.
+            self.errors.append(f"harness: no ack from {', '.join(missing)} within {self.s.quiesce_max_s:.0f} s "
+                               "after STOP: the writer died or hung (see its log: logs/crew.log or logs/mutator.log)")
         self._mark("quiesced")
         try:
             calm = self.h.calm()
         except Exception as exc:  # a calm that fails is reported; judging still happens
             calm = {"error": f"{type(exc).__name__}: {exc}"}
-            self.notes.append(f"calm failed: {calm['error']}")
+            self.errors.append(f"harness: calm failed, faults may still be applied: {calm['error']}")
         self._mark("calmed")
         result = settle(self.h.adapter, self.s.settle_max_s)
         converged, converge_s, differing = False, 0.0, -1
@@ -160,7 +164,8 @@ class Observer:
         for stop in self._stream_stops:
             stop()
         self.sampler.stop()
-        return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes}
+        return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes,
+                "errors": self.errors}
 
     def _expected_mutations(self) -> list[tuple[int, dict[str, Any]]]:
         records, _ = read_jsonl(self.s.run_dir / "mutations.jsonl")

@@ -139,3 +139,19 @@ def test_bot_without_targets_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="no targets"):
         Bot(BotSettings(0, 1, "http://t", 1, 2, 0.0), Assignment((), ()), None, None, lambda: True)
+
+
+def test_a_bot_that_dies_mid_run_writes_no_ack(tmp_path):
+    # Something below the per-op supervisor (here: the think sleep) blows up: the bot thread dies.
+    bot, _, clock = make_bot(tmp_path, [200, 200, 200])
+
+    def broken_sleep(seconds):
+        raise RuntimeError("the sleep itself failed")
+
+    bot.sleep = broken_sleep
+    ack = tmp_path / "control" / "ack-bot1"
+    with pytest.raises(RuntimeError):
+        bot.run(ack)
+    assert not ack.exists()  # the observer will report "no ack from bot1": a harness error naming the bot
+    records, _ = read_jsonl(tmp_path / "journal-bot1.jsonl")
+    assert [r["type"] for r in records] == ["invoke", "ok"]  # what it did is still journaled and flushed
