@@ -41,6 +41,7 @@ class Op:
     t: float
     status: int | None = None
     latency_ms: float | None = None
+    lifetime: str = ""  # the writer's process lifetime: op numbers restart when a writer restarts
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Lines are flushed one by one so a killed crew loses at most the line in flight.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,16 +30,19 @@ class OpJournal:
         bot: int,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
+        lifetime: str | None = None,
     ) -> None:
         self._writer = JsonlWriter(path)
         self._bot = bot
+        # A restarted writer counts ops from 1 again: (bot, lifetime, op) names an op, never (bot, op).
+        self.lifetime = lifetime or f"{os.getpid()}-{int(wall() * 1000)}"
         self._wall = wall
         self._mono = mono
         self._next_op = 1
 
     def _line(self, op: int, kind: str, **fields: Any) -> None:
         record = {"schema": JOURNAL_SCHEMA, "ts": iso_utc(self._wall()), "mono": round(self._mono(), 6),
-                  "bot": self._bot, "op": op, "type": kind}
+                  "bot": self._bot, "lifetime": self.lifetime, "op": op, "type": kind}
         record.update(fields)
         self._writer.write(record)
 

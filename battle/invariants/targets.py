@@ -85,15 +85,15 @@ class Targets:
 
 
 def single_writer_targets(ops: Iterable[Op]) -> Targets:
-    order: dict[int, list[tuple[int, int]]] = {}  # target -> op keys in first-seen order
-    final: dict[tuple[int, int], Op] = {}
+    order: dict[int, list[tuple[int, str, int]]] = {}  # target -> op keys in first-seen order
+    final: dict[tuple[int, str, int], Op] = {}
     bots: dict[int, set[int]] = {}
     hot: set[int] = set()
     for op in ops:
         if op.hot:
             hot.add(op.target)
             continue
-        key = (op.bot, op.op)
+        key = (op.bot, op.lifetime, op.op)  # a restarted writer numbers its ops from 1 again
         bots.setdefault(op.target, set()).add(op.bot)
         if key not in final:
             order.setdefault(op.target, []).append(key)

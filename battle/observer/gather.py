@@ -99,7 +99,8 @@ def load_ops(run_dir: Path, problems: list[str]) -> tuple[Op, ...]:
                 ops.append(Op(bot=int(record["bot"]), op=int(record["op"]), type=str(record["type"]),
                               target=int(record["target"]), value=dict(record.get("value") or {}),
                               hot=bool(record.get("hot")), t=parse_iso(record["ts"]),
-                              status=record.get("status"), latency_ms=record.get("latencyMs")))
+                              status=record.get("status"), latency_ms=record.get("latencyMs"),
+                              lifetime=str(record.get("lifetime") or "")))
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"{path.name}: bad op {record!r:.80} ({exc})")
     return tuple(ops)

@@ -233,3 +233,17 @@ def test_targets_keep_the_invoke_position_of_each_op():
     history = single_writer_targets(j.ops).judged[10]
     assert [w.type for w in history.writes] == ["ok", "ok"]
     assert [w.value["result"] for w in history.writes] == ["Passed", "Failed"]
+
+
+def test_a_restarted_writer_reusing_op_numbers_is_not_merged_into_its_earlier_life():
+    # bot 0 restarted: its second life numbers ops from 1 again. Keyed by (bot, op), the second
+    # life's op 1 would replace the first's and keep the first's place: the wrong write would be "last".
+    first = [Op(0, 1, "invoke", 10, {"result": "Passed"}, False, 1.0, lifetime="a"),
+             Op(0, 1, "ok", 10, {"result": "Passed"}, False, 1.0, lifetime="a"),
+             Op(0, 2, "invoke", 10, {"result": "Failed"}, False, 2.0, lifetime="a"),
+             Op(0, 2, "ok", 10, {"result": "Failed"}, False, 2.0, lifetime="a")]
+    second = [Op(0, 1, "invoke", 10, {"result": "Cleared"}, False, 3.0, lifetime="b"),
+              Op(0, 1, "ok", 10, {"result": "Cleared"}, False, 3.0, lifetime="b")]
+    history = single_writer_targets(first + second).judged[10]
+    assert [w.value["result"] for w in history.writes] == ["Passed", "Failed", "Cleared"]
+    assert history.last_ok.value["result"] == "Cleared"
