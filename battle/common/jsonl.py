@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from battle.common.atomic import write_text_atomic
+
 
 class JsonlWriter:
     """Thread-safe appender; every line is flushed (and the OS buffer synced on request)."""
@@ -86,10 +88,5 @@ def iter_new_lines(path: Path, offset: int) -> Iterator[tuple[int, str]]:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from battle.common.atomic import write_text_atomic as write_file_atomic
 
 
 class Markup(str):
@@ -151,7 +152,5 @@ def page(title: str, parts: Iterable[object]) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Readers (a CI artifact browser, a person) never see half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Readers (a CI artifact browser, a person) never see half a report; no planted symlink is followed."""
+    write_file_atomic(path, text)
