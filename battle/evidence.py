@@ -127,4 +127,5 @@ class Evidence:
     queue: QueueState | None = None  # tool queue after settle; None if unreadable
     settle_s: float | None = None  # seconds until the active queue drained; None = never drained
     propagation_s: tuple[float, ...] = ()  # cloud edit -> seen locally, measured during the soak
-    problems: tuple[str, ...] = ()  # malformed lines and other gathering trouble, reported not fatal
+    problems: tuple[str, ...] = ()  # every evidence problem (damaged lines, broken files), for the record
+    broken: dict[str, str] = field(default_factory=dict)  # artifact -> why it could not be used at all

@@ -18,6 +18,7 @@ from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import parse_iso
+from battle.crew.journal import JOURNAL_SCHEMA
 from battle.evidence import (
     DockerEvent,
     Evidence,
@@ -30,20 +31,54 @@ from battle.evidence import (
     QueueState,
     ToolEvent,
 )
+from battle.seal import is_link
 
 
 class GatherError(Exception):
     """The run directory lacks what every verdict needs (the manifest)."""
 
 
-def _load_json(path: Path, problems: list[str]) -> Any:
-    if not path.exists():
-        problems.append(f"{path.name}: missing")
+class Problems(list[str]):
+    """Every evidence problem, in order (damaged lines and whole files), plus the files that could not
+    be used at all (`broken`: missing, a symlink, unreadable, the wrong shape or an unknown schema).
+    A broken file makes the judges that depend on it errors; a damaged line is listed, and judged around."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken: dict[str, str] = {}
+
+    def fatal(self, name: str, reason: str) -> None:
+        self.append(f"{name}: {reason}")
+        self.broken.setdefault(name, reason)
+
+
+def _usable(path: Path, problems: Problems, missing_ok: bool = False) -> bool:
+    """A regular file that exists and is not a symlink; anything else is recorded (never followed)."""
+    if is_link(path):
+        problems.fatal(path.name, "is a symlink; input artifacts must be regular files in the run dir (refused)")
+        return False
+    if not path.is_file():
+        if not missing_ok:
+            problems.fatal(path.name, "missing")
+        return False
+    return True
+
+
+def _check_schema(path: Path, record: dict[str, Any], expected: int, problems: Problems) -> bool:
+    if record.get("schema") == expected:
+        return True
+    problems.fatal(path.name, f"a line of schema {record.get('schema')!r}, expected {expected}: written by another "
+                              "version of battle, so its meaning is unknown")
+    return False
+
+
+def _load_json(path: Path, problems: Problems) -> Any:
+    if not _usable(path, problems):
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        problems.append(f"{path.name}: unreadable ({exc})")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.fatal(path.name, f"unreadable ({exc})")
         return None
 
 
@@ -53,17 +88,22 @@ def _time(text: Any) -> float | None:
     return parse_iso(str(text))
 
 
-def _csv_rows(path: Path, problems: list[str]) -> Iterable[dict[str, str]]:
-    if not path.exists():
-        problems.append(f"{path.name}: missing")
+def _csv_rows(path: Path, problems: Problems, columns: tuple[str, ...]) -> Iterable[dict[str, str]]:
+    if not _usable(path, problems):
         return []
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        return list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        lacking = [c for c in columns if c not in (reader.fieldnames or ())]
+        if lacking:
+            problems.fatal(path.name, f"no column(s) {', '.join(lacking)} in its header {reader.fieldnames!r}")
+            return []
+        return list(reader)
 
 
-def load_probes(path: Path, problems: list[str]) -> tuple[Probe, ...]:
+def load_probes(path: Path, problems: Problems) -> tuple[Probe, ...]:
     probes = []
-    for line_no, row in enumerate(_csv_rows(path, problems), start=2):
+    for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase")),
+                                  start=2):
         try:
             probes.append(Probe(t=float(row["epoch"]), ok=row["ok"] == "1",
                                 latency_ms=float(row["latency_ms"]) if row["latency_ms"] else None,
@@ -73,9 +113,9 @@ def load_probes(path: Path, problems: list[str]) -> tuple[Probe, ...]:
     return tuple(probes)
 
 
-def load_memory(path: Path, problems: list[str]) -> tuple[MemSample, ...]:
+def load_memory(path: Path, problems: Problems) -> tuple[MemSample, ...]:
     samples = []
-    for line_no, row in enumerate(_csv_rows(path, problems), start=2):
+    for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb")), start=2):
         try:
             samples.append(MemSample(t=float(row["epoch"]), service=row["service"], lifetime=row["lifetime"],
                                      rss_mb=float(row["rss_mb"])))
@@ -89,12 +129,16 @@ def _bot_index(path: Path) -> int:
     return int(match.group(1)) if match else -1
 
 
-def load_ops(run_dir: Path, problems: list[str]) -> tuple[Op, ...]:
+def load_ops(run_dir: Path, problems: Problems) -> tuple[Op, ...]:
     ops: list[Op] = []
     for path in sorted(run_dir.glob("journal-bot*.jsonl"), key=_bot_index):
+        if not _usable(path, problems):
+            continue
         records, bad = read_jsonl(path)
         problems.extend(str(p) for p in bad)
         for record in records:  # file order is append order: never re-sort by time
+            if not _check_schema(path, record, JOURNAL_SCHEMA, problems):
+                break
             try:
                 ops.append(Op(bot=int(record["bot"]), op=int(record["op"]), type=str(record["type"]),
                               target=int(record["target"]), value=dict(record.get("value") or {}),
@@ -106,11 +150,13 @@ def load_ops(run_dir: Path, problems: list[str]) -> tuple[Op, ...]:
     return tuple(ops)
 
 
-def load_faults(path: Path, problems: list[str]) -> tuple[Fault, ...]:
-    if not path.exists():  # a scenario without faults writes no ledger
+def load_faults(path: Path, problems: Problems) -> tuple[Fault, ...]:
+    if not _usable(path, problems, missing_ok=True):  # a scenario without faults writes no ledger
         return ()
     ledger = read_ledger(path)  # validates schema, fields and step; bad lines come back as problems
     problems.extend(ledger.problems)
+    if any(" schema " in p or ": schema " in p for p in ledger.problems):
+        problems.broken.setdefault(path.name, "lines of an unknown schema: written by another version of battle")
     by_id: dict[str, dict[str, Any]] = {}
     for record in ledger.entries:
         try:
@@ -137,7 +183,10 @@ def load_faults(path: Path, problems: list[str]) -> tuple[Fault, ...]:
     return tuple(faults)
 
 
-def load_events(path: Path, problems: list[str]) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:
+def load_events(path: Path, problems: Problems,
+                missing_ok: bool = False) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:
+    if not _usable(path, problems, missing_ok=missing_ok):
+        return (), ()
     records, bad = read_jsonl(path)
     problems.extend(str(p) for p in bad)
     tool: list[ToolEvent] = []
@@ -155,12 +204,16 @@ def load_events(path: Path, problems: list[str]) -> tuple[tuple[ToolEvent, ...],
     return tuple(tool), tuple(docker)
 
 
-def load_mutations(path: Path, problems: list[str]) -> tuple[tuple[Mutation, ...], tuple[float, ...]]:
+def load_mutations(path: Path, problems: Problems) -> tuple[tuple[Mutation, ...], tuple[float, ...]]:
+    if not _usable(path, problems, missing_ok=True):  # no mutator, no file; the seal says when one was due
+        return (), ()
     records, bad = read_jsonl(path)
     problems.extend(str(p) for p in bad)
     mutations: list[Mutation] = []
     latencies: list[float] = []
     for record in records:
+        if not _check_schema(path, record, 1, problems):
+            break
         try:
             kind = record["type"]
             if kind == "seen":
@@ -176,11 +229,15 @@ def load_mutations(path: Path, problems: list[str]) -> tuple[tuple[Mutation, ...
     return tuple(mutations), tuple(latencies)
 
 
-def load_readbacks(path: Path, problems: list[str]) -> tuple[PlcReadback, ...]:
+def load_readbacks(path: Path, problems: Problems) -> tuple[PlcReadback, ...]:
+    if not _usable(path, problems, missing_ok=True):
+        return ()
     records, bad = read_jsonl(path)
     problems.extend(str(p) for p in bad)
     readbacks = []
     for record in records:
+        if not _check_schema(path, record, 1, problems):
+            break
         try:
             readbacks.append(PlcReadback(fault=str(record["fault"]), returned_at=parse_iso(record["returnedAt"]),
                                          flags_ok_at=_time(record.get("flagsOkAt")),
@@ -190,12 +247,57 @@ def load_readbacks(path: Path, problems: list[str]) -> tuple[PlcReadback, ...]:
     return tuple(readbacks)
 
 
-def _by_id(rows: Any) -> dict[int, dict[str, Any]]:
-    return {int(row["id"]): row for row in rows}
+def _snapshot(path: Path, problems: Problems) -> dict[int, dict[str, Any]] | None:
+    """An IO list: a JSON list of objects, each with an integer `id`; anything else is broken."""
+    rows = _load_json(path, problems)
+    if rows is None:
+        return None
+    if not isinstance(rows, list):
+        problems.fatal(path.name, f"is a JSON {type(rows).__name__}, expected a list of IO rows")
+        return None
+    by_id: dict[int, dict[str, Any]] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or isinstance(row.get("id"), bool) or not isinstance(row.get("id"), int):
+            problems.fatal(path.name, f"row {i} is not an IO object with an integer id: {row!r:.80}")
+            return None
+        by_id[row["id"]] = row
+    return by_id
+
+
+def _queue(path: Path, problems: Problems) -> QueueState | None:
+    raw = _load_json(path, problems)
+    if raw is None:
+        return None
+    counts = [raw.get(key) if isinstance(raw, dict) else None for key in ("active", "parked")]
+    rows = raw.get("parkedRows", []) if isinstance(raw, dict) else None
+    if (any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts)
+            or not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows)):
+        problems.fatal(path.name, f"expected {{active: int, parked: int, parkedRows: [objects]}}, got {raw!r:.120}")
+        return None
+    return QueueState(active=int(counts[0] or 0), parked=int(counts[1] or 0), parked_rows=tuple(rows))
+
+
+def _settle_seconds(path: Path, problems: Problems) -> float | None:
+    raw = _load_json(path, problems)
+    if raw is None:
+        return None
+    seconds = raw.get("seconds") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not isinstance(raw.get("drained"), bool) or (
+            raw["drained"] and (isinstance(seconds, bool) or not isinstance(seconds, int | float))):
+        problems.fatal(path.name, f"expected {{drained: bool, seconds: number}}, got {raw!r:.120}")
+        return None
+    return float(seconds or 0.0) if raw["drained"] else None
+
+
+def _merge_docker(events: tuple[DockerEvent, ...], more: tuple[DockerEvent, ...]) -> tuple[DockerEvent, ...]:
+    """The Docker backend keeps engine events in docker-events.jsonl too: an OOM kill recorded only
+    there must still count when the run is judged again."""
+    seen = {(e.t, e.service, e.action) for e in events}
+    return events + tuple(e for e in more if (e.t, e.service, e.action) not in seen)
 
 
 def gather(run_dir: Path) -> Evidence:
-    problems: list[str] = []
+    problems = Problems()
     manifest = _load_json(run_dir / "manifest.json", problems)
     if not isinstance(manifest, dict) or "startedAt" not in manifest:
         raise GatherError(f"{run_dir}/manifest.json is missing or has no startedAt: this is not a run directory "
@@ -205,15 +307,12 @@ def gather(run_dir: Path) -> Evidence:
     soak_end = _time(times.get("soakEnd")) or started + float(manifest.get("minutes", 0)) * 60.0
     knobs = manifest.get("knobs", {})
     tool_events, docker_events = load_events(run_dir / "events.jsonl", problems)
+    _, engine_events = load_events(run_dir / "docker-events.jsonl", problems, missing_ok=True)
     mutations, latencies = load_mutations(run_dir / "mutations.jsonl", problems)
-    local_rows = _load_json(run_dir / "snapshot-local.json", problems)
-    cloud_rows = _load_json(run_dir / "snapshot-cloud.json", problems)
-    queue_raw = _load_json(run_dir / "snapshot-queue.json", problems)
-    settle_raw = _load_json(run_dir / "settle.json", problems) or {}
-    queue = None
-    if isinstance(queue_raw, dict):
-        queue = QueueState(active=int(queue_raw["active"]), parked=int(queue_raw["parked"]),
-                           parked_rows=tuple(queue_raw.get("parkedRows", ())))
+    local = _snapshot(run_dir / "snapshot-local.json", problems)
+    cloud = _snapshot(run_dir / "snapshot-cloud.json", problems)
+    queue = _queue(run_dir / "snapshot-queue.json", problems)
+    settle_s = _settle_seconds(run_dir / "settle.json", problems)
     return Evidence(
         run_id=str(manifest.get("runId")),
         started_at=started,
@@ -224,13 +323,14 @@ def gather(run_dir: Path) -> Evidence:
         ops=load_ops(run_dir, problems),
         faults=load_faults(run_dir / "injected.jsonl", problems),
         events=tool_events,
-        docker_events=docker_events,
+        docker_events=_merge_docker(docker_events, engine_events),
         mutations=mutations,
         plc_readbacks=load_readbacks(run_dir / "plc-readback.jsonl", problems),
-        local=_by_id(local_rows) if isinstance(local_rows, list) else {},
-        cloud=_by_id(cloud_rows) if isinstance(cloud_rows, list) else None,
+        local=local or {},
+        cloud=cloud,
         queue=queue,
-        settle_s=settle_raw.get("seconds") if settle_raw.get("drained") else None,
+        settle_s=settle_s,
         propagation_s=latencies,
         problems=tuple(problems),
+        broken=dict(problems.broken),
     )

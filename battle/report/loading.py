@@ -16,7 +16,7 @@ from typing import Any
 
 from battle.common.timefmt import parse_iso
 from battle.evidence import DockerEvent, Fault, MemSample, Op, Probe, ToolEvent
-from battle.observer.gather import load_events, load_faults, load_memory, load_ops, load_probes
+from battle.observer.gather import Problems, load_events, load_faults, load_memory, load_ops, load_probes
 from battle.report.errors import ReportError
 from battle.report.verdict_view import VerdictView, read_verdict
 
@@ -97,7 +97,7 @@ def _marks(manifest: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str,
 def load_run(run_dir: Path) -> RunData:
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir} is not a directory; pass a run directory such as runs/<run id>")
-    problems: list[str] = []
+    problems = Problems()
     present = frozenset(p.name for p in run_dir.iterdir() if p.is_file())
     manifest_doc = read_json_doc(run_dir / "manifest.json")
     manifest = manifest_doc.value if isinstance(manifest_doc.value, dict) else {}
@@ -111,7 +111,7 @@ def load_run(run_dir: Path) -> RunData:
     memory = load_memory(run_dir / "memory.csv", problems) if "memory.csv" in present else ()
     ops = load_ops(run_dir, problems)
     faults = load_faults(run_dir / "injected.jsonl", problems)
-    tool_events, docker_events = load_events(run_dir / "events.jsonl", problems)
+    tool_events, docker_events = load_events(run_dir / "events.jsonl", problems, missing_ok=True)
     marks = _marks(manifest, problems)
     origin = dict(marks).get("soakStart") or _time_or_none(manifest.get("startedAt"), "startedAt", problems)
     if origin is None and probes:

@@ -76,7 +76,7 @@ def build_run(root: Path, name: str, soak_s: float, bots: int = 2, ops_per_bot: 
                    {"source": "tool", "ts": iso_utc(T0 + restored + 2), "event": "plc.connected"},
                    {"source": "tool", "ts": iso_utc(T0 + restored + 3), "event": "plc.restore", "written": 288,
                     "failed": 0}]
-        readbacks.append({"fault": fid, "returnedAt": iso_utc(T0 + restored), "flagsOkAt": iso_utc(T0 + restored + 4),
+        readbacks.append({"schema": 1, "fault": fid, "returnedAt": iso_utc(T0 + restored), "flagsOkAt": iso_utc(T0 + restored + 4),
                           "mismatched": []})
     _lines(run / "injected.jsonl", ledger)
     _lines(run / "events.jsonl", events)
