@@ -9,9 +9,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from battle.config import ConfigError, RunConfig, scenario_names
 from battle.verdict import EXIT_CODES
+
+if TYPE_CHECKING:
+    from battle.gating import GateDecision
 
 EXIT_ERROR = EXIT_CODES["error"]
 
@@ -21,17 +25,34 @@ def _config(args: argparse.Namespace) -> RunConfig:
                               seed=getattr(args, "seed", None))
 
 
+def _say_gates(config: RunConfig, decision: GateDecision) -> None:
+    """The human side of validate and plan, on stderr: the gates, and one line per demoted gate."""
+    print(f"battle: scenario {config.scenario}, {config.minutes:g} min, seed {config.seed}: {decision.summary()}",
+          file=sys.stderr)
+    for line in decision.lines():
+        print(f"battle: {line}", file=sys.stderr)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    from battle.gating import plan_and_gates
+
     config = _config(args)
+    _plan, decision = plan_and_gates(config)  # the same checks as `run`: knobs, plan, gates
+    _say_gates(config, decision)
     print(json.dumps({"ok": True, "scenario": config.scenario, "minutes": config.minutes, "seed": config.seed,
-                      "gates": sorted(config.gates)}, sort_keys=True))
+                      "gates": list(decision.gates),
+                      "demoted": {rid: d.to_dict() for rid, d in decision.demoted.items()}}, sort_keys=True))
     return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from battle.chaos.plan import generate_plan, plan_to_json
+    from battle.chaos.plan import plan_to_json
+    from battle.gating import plan_and_gates
 
-    sys.stdout.write(plan_to_json(generate_plan(_config(args))))
+    config = _config(args)
+    plan, decision = plan_and_gates(config)
+    _say_gates(config, decision)
+    sys.stdout.write(plan_to_json(plan))
     return 0
 
 
@@ -76,12 +97,16 @@ def cmd_morning(args: argparse.Namespace) -> int:
 
 
 def _print_summary(verdict: dict) -> None:
+    from battle.gating import demotion_line
+
     print(f"verdict: {verdict['verdict'].upper()} (exit {verdict['exitCode']}) — run {verdict['runId']}, "
           f"scenario {verdict['scenario']}, seed {verdict['seed']}")
     for result in verdict["results"]:
         role = "gate  " if result["role"] == "gate" else "report"
         print(f"  {result['id']:<3} {role} {result['status']:<12} evidence={result['evidence']:<6} "
               f"{result['reason']}")
+    for rid, demotion in sorted(verdict.get("demoted", {}).items()):
+        print(f"  {demotion_line(rid, demotion.get('reason', ''), demotion.get('cause', 'infeasible'))}")
     for kind, counts in sorted(verdict.get("coverage", {}).items()):
         print(f"  fault {kind:<13} " + " ".join(f"{k}={v}" for k, v in counts.items()))
     for error in verdict.get("errors", []):
@@ -129,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # the parser reads the scenario catalogue
         return int(args.func(args))
     except ConfigError as exc:
         print(f"battle: bad configuration, nothing started:\n{exc}", file=sys.stderr)

@@ -24,7 +24,12 @@ from typing import Any
 import yaml
 
 CATALOGUE_FILE = "scenarios.yml"
+CATALOGUE_PATH = "battle/scenarios.yml"  # how messages name the catalogue
 INVARIANT_IDS = ("I1", "I2", "I3", "I4", "I5", "I6", "I7")
+# Loss and divergence are what this harness exists for: a scenario may never demote them to report;
+# only a soak that cannot judge them does (battle/gating.py).
+NEVER_DEMOTED = ("I4", "I6")
+_SCENARIO_KEYS = ("description", "report", "knobs")
 GROUPS = ("run", "crew", "mutator", "chaos", "thresholds", "sut")
 THRESHOLD_GROUP = "thresholds"
 # Where a resolved value came from, as written to the manifest.
@@ -252,7 +257,7 @@ def _problem(name: str, text: str, source: str, spec: KnobSpec) -> str:
 class Scenario:
     name: str
     description: str
-    gates: tuple[str, ...]
+    report_only: Mapping[str, str]  # invariant id -> why this scenario does not gate it
     knobs: Mapping[str, str]  # overrides, as text
 
 
@@ -276,17 +281,17 @@ def parse_catalogue(text: str) -> Catalogue:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{CATALOGUE_FILE} is not valid YAML: {exc}"]) from exc
+        raise ConfigError([f"{CATALOGUE_PATH} is not valid YAML: {exc}"]) from exc
     if not isinstance(data, dict) or data.get("schema") != 1:
-        raise ConfigError([f"{CATALOGUE_FILE} must be a mapping with 'schema: 1', 'defaults:' and 'scenarios:'"])
+        raise ConfigError([f"{CATALOGUE_PATH} must be a mapping with 'schema: 1', 'defaults:' and 'scenarios:'"])
     raw_knobs, raw_scenarios = data.get("defaults"), data.get("scenarios")
     if not isinstance(raw_knobs, dict) or not isinstance(raw_scenarios, dict) or not raw_scenarios:
-        raise ConfigError([f"{CATALOGUE_FILE} needs a 'defaults:' mapping and a non-empty 'scenarios:' mapping"])
+        raise ConfigError([f"{CATALOGUE_PATH} needs a 'defaults:' mapping and a non-empty 'scenarios:' mapping"])
     problems: list[str] = []
     specs = _read_specs(raw_knobs, tuple(str(n) for n in raw_scenarios), problems)
     scenarios = {str(n): _read_scenario(str(n), body, specs, problems) for n, body in raw_scenarios.items()}
     if problems:
-        raise ConfigError([f"{CATALOGUE_FILE}: {p}" for p in problems])
+        raise ConfigError([f"{CATALOGUE_PATH}: {p}" for p in problems])
     return Catalogue(MappingProxyType(specs), MappingProxyType(scenarios))
 
 
@@ -323,12 +328,16 @@ def _read_specs(raw: dict[Any, Any], scenario_names: tuple[str, ...], problems: 
 def _read_scenario(name: str, body: Any, specs: Mapping[str, KnobSpec], problems: list[str]) -> Scenario:
     if not isinstance(body, dict):
         body = {}
-    description, gates, knobs = body.get("description"), body.get("gates"), body.get("knobs") or {}
+    description, knobs = body.get("description"), body.get("knobs") or {}
     if not isinstance(description, str) or not description:
         problems.append(f"scenario {name}: needs a description")
-    if not isinstance(gates, list) or not gates or not set(gates) <= set(INVARIANT_IDS):
-        problems.append(f"scenario {name}: gates must be a non-empty list of {', '.join(INVARIANT_IDS)}")
-        gates = []
+    if "gates" in body:
+        problems.append(f"scenario {name}: 'gates:' is no longer read: every invariant the soak can judge gates; "
+                        "demote one with 'report: {I3: \"why this scenario does not gate it\"}'")
+    unknown = sorted(str(k) for k in body if k not in _SCENARIO_KEYS and k != "gates")
+    if unknown:
+        problems.append(f"scenario {name}: unknown key(s) {unknown}; a scenario has {', '.join(_SCENARIO_KEYS)}")
+    report_only = _read_report(name, body.get("report"), problems)
     overrides: dict[str, str] = {}
     for knob, value in (knobs.items() if isinstance(knobs, dict) else ()):
         spec = specs.get(str(knob))
@@ -340,15 +349,41 @@ def _read_scenario(name: str, body: Any, specs: Mapping[str, KnobSpec], problems
             parse_value(spec, overrides[spec.name])
         except _Rejected:
             problems.append(f"scenario {name}: {_problem(spec.name, overrides[spec.name], 'scenario', spec)}")
-    ordered_gates = tuple(g for g in INVARIANT_IDS if g in gates)
-    return Scenario(name, str(description or ""), ordered_gates, MappingProxyType(overrides))
+    return Scenario(name, str(description or ""), MappingProxyType(report_only), MappingProxyType(overrides))
+
+
+def _read_report(name: str, raw: Any, problems: list[str]) -> dict[str, str]:
+    """A scenario's `report: {id: reason}`: the invariants it demotes to report only, each with its reason."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"scenario {name}: report must map invariant ids to a reason, e.g. "
+                        f"report: {{I3: \"why this scenario does not gate it\"}}; got {raw!r:.60}")
+        return {}
+    out: dict[str, str] = {}
+    for key, reason in raw.items():
+        rid = str(key)
+        if rid not in INVARIANT_IDS:
+            problems.append(f"scenario {name}: report names unknown invariant {rid!r}; known: {', '.join(INVARIANT_IDS)}")
+        elif rid in NEVER_DEMOTED:
+            problems.append(f"scenario {name}: cannot demote {rid} to report: {' and '.join(NEVER_DEMOTED)} (loss and "
+                            "divergence) always gate when the soak can judge them; remove it from 'report:'")
+        elif not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
+            problems.append(f"scenario {name}: report {rid} needs a one-line reason (why this scenario does not gate "
+                            f"it), got {reason!r:.60}")
+        else:
+            out[rid] = reason.strip()
+    return {rid: out[rid] for rid in INVARIANT_IDS if rid in out}
+
+
+def _catalogue_text() -> str:
+    return resources.files("battle").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
 
 
 @functools.cache
 def load_catalogue() -> Catalogue:
     """The packaged catalogue, read on first use (never at import)."""
-    text = resources.files("battle").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
-    return parse_catalogue(text)
+    return parse_catalogue(_catalogue_text())
 
 
 def scenario_names() -> tuple[str, ...]:
@@ -362,7 +397,7 @@ def scenario_names() -> tuple[str, ...]:
 class RunConfig:
     scenario: str
     description: str
-    gates: frozenset[str]
+    report_only: Mapping[str, str]  # the scenario's demotions: invariant id -> its stated reason
     knobs: Mapping[str, Any]  # typed: ranges are (lo, hi) float tuples or None, lists are tuples
     sources: Mapping[str, str]  # knob -> "cli" | "env" | "scenario" | "default"
     specs: Mapping[str, KnobSpec] = field(repr=False, compare=False)
@@ -395,9 +430,6 @@ class RunConfig:
         except KeyError:
             raise ConfigError([f"unknown knob {name!r}; known knobs: {', '.join(self.knobs)}"]) from None
 
-    def role(self, invariant_id: str) -> str:
-        return "gate" if invariant_id in self.gates else "report"
-
     def limits(self) -> Mapping[str, Any]:
         """The threshold knobs, typed, for the judges."""
         return MappingProxyType({n: v for n, v in self.knobs.items() if self.specs[n].group == THRESHOLD_GROUP})
@@ -411,7 +443,6 @@ class RunConfig:
         return {
             "scenario": self.scenario,
             "description": self.description,
-            "gates": [g for g in INVARIANT_IDS if g in self.gates],
             "knobs": {n: {"value": _jsonable(v), "text": render_value(self.specs[n], v), "source": self.sources[n]}
                       for n, v in self.knobs.items()},
         }
@@ -453,7 +484,7 @@ def resolve(env: Mapping[str, str], scenario_override: str | None = None,
             texts[name], sources[name] = spec.default, "default"
     values = validate(cat, texts, sources)
     assert scenario is not None  # validate() refused an unknown scenario
-    return RunConfig(scenario.name, scenario.description, frozenset(scenario.gates), MappingProxyType(values),
+    return RunConfig(scenario.name, scenario.description, scenario.report_only, MappingProxyType(values),
                      MappingProxyType(sources), cat.knobs)
 
 
@@ -524,11 +555,25 @@ def render_knobs_markdown(cat: Catalogue | None = None) -> str:
             default = f"`{s.default}`" if s.default != "" else "`''`"
             out.append(f"| `{s.name}` | {default} | {accepted_form(s)} | {s.doc} |")
         out.append("")
-    out += ["## Scenarios", "", "| scenario | gates | overrides | what it throws |", "|---|---|---|---|"]
+    out += [
+        "## Scenarios",
+        "",
+        "Every invariant this soak can judge gates the verdict. Before anything starts, each invariant's",
+        "feasibility is computed from the resolved knobs and the plan (`battle/gating.py`, rules in",
+        "docs/invariants.md); one that this soak cannot judge is demoted to report only, and every demotion is",
+        "printed (`battle validate`, `battle plan`, the start of a run) and recorded in `manifest.json` and",
+        "`verdict.json`. `STRICT_GATES=1` refuses such a run instead (exit 2). A scenario may demote an",
+        f"invariant itself with a stated reason (`report: {{I3: \"why\"}}`), except {' and '.join(NEVER_DEMOTED)}.",
+        "Demoted invariants are still judged and reported (role `report`).",
+        "",
+        "| scenario | demoted by the scenario | overrides | what it throws |",
+        "|---|---|---|---|",
+    ]
     for sc in cat.scenarios.values():
         overrides = ", ".join(f"`{k}={v}`" for k, v in sc.knobs.items()) or "none"
-        out.append(f"| `{sc.name}` | {' '.join(sc.gates)} | {overrides} | {sc.description} |")
-    out += ["", "Invariants not in a scenario's gates are still judged and reported (role `report`).", ""]
+        demoted = "; ".join(f"{rid}: {reason}" for rid, reason in sc.report_only.items()) or "none"
+        out.append(f"| `{sc.name}` | {demoted} | {overrides} | {sc.description} |")
+    out.append("")
     return "\n".join(out)
 
 

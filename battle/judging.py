@@ -33,6 +33,15 @@ def _manifest(run_dir: Path) -> dict[str, Any]:
     return dict(value)
 
 
+def _demoted(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The gates this run demoted to report, with reason and cause (a manifest older than them has none)."""
+    demoted = manifest.get("demoted") or {}
+    if not isinstance(demoted, dict) or not all(isinstance(v, dict) for v in demoted.values()):
+        raise GatherError(f"manifest.json: 'demoted' {demoted!r:.80} is not a mapping of id to "
+                          "{reason, cause}: it was not written by this version of battle")
+    return demoted
+
+
 def judge_run_dir(run_dir: Path, errors: Sequence[str] = (), write: bool = True) -> Verdict:
     manifest = _manifest(run_dir)
     evidence = gather(run_dir)
@@ -41,7 +50,8 @@ def judge_run_dir(run_dir: Path, errors: Sequence[str] = (), write: bool = True)
     verdict = make_verdict(run_id=str(manifest["runId"]), scenario=str(manifest["scenario"]),
                            seed=int(manifest["seed"]), started=str(manifest["startedAt"]), ended=str(ended),
                            soak_minutes=float(manifest["minutes"]), gates=manifest["gates"], outcomes=outcomes,
-                           faults=evidence.faults, errors=[*manifest.get("errors", []), *errors])
+                           faults=evidence.faults, errors=[*manifest.get("errors", []), *errors],
+                           demoted=_demoted(manifest))
     if write:
         write_outputs(run_dir, verdict)
     return verdict
@@ -62,11 +72,15 @@ def error_verdict(run_dir: Path, reason: str, manifest: dict[str, Any] | None = 
     """A verdict of `error` when the harness could not judge (never a missing verdict, never 0)."""
     manifest = manifest or {}
     now = iso(time.time())
+    try:
+        demoted = _demoted(manifest)
+    except GatherError:
+        demoted = {}  # an error verdict is written whatever the manifest holds
     verdict = make_verdict(run_id=str(manifest.get("runId", run_dir.name)),
                            scenario=str(manifest.get("scenario", "unknown")), seed=int(manifest.get("seed", 0)),
                            started=str(manifest.get("startedAt", now)), ended=now,
                            soak_minutes=float(manifest.get("minutes", 0.0)), gates=(), outcomes=[],
-                           errors=[reason])
+                           errors=[reason], demoted=demoted)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_verdict_json(run_dir / "verdict.json", verdict)
     write_junit(run_dir / "junit.xml", verdict)

@@ -118,12 +118,14 @@ def cmd_compose_env(args: argparse.Namespace) -> int:
     from battle.backends.docker_env import compose_environment, image_ids, shell_exports
     from battle.backends.manifest import git_commit
     from battle.config import RunConfig
+    from battle.gating import plan_and_gates
 
     config = RunConfig.from_env()
+    _plan, decision = plan_and_gates(config)
     env = compose_environment(config, os.environ, git_commit=git_commit(REPO), images=image_ids(os.environ))
     sys.stdout.write(shell_exports(env))
     print(f"[battle] run {env['RUN_ID']}: scenario {config.scenario}, {config.minutes:g} min, seed {config.seed}, "
-          f"gates {' '.join(sorted(config.gates))}, project {env['COMPOSE_PROJECT_NAME']}", file=sys.stderr)
+          f"{decision.summary()}, project {env['COMPOSE_PROJECT_NAME']}", file=sys.stderr)
     return 0
 
 

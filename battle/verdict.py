@@ -1,7 +1,8 @@
 """The run's verdict: overall outcome, exit code, coverage, and its two files.
 
 `EXIT_CODES` / `exit_code` are the one place a verdict becomes a process exit
-code. `verdict.json` (schema 1) is written atomically so a reader never sees half
+code. A gate demoted before the run (battle/gating.py: infeasible, or by the scenario) is simply
+role `report`; the verdict carries `demoted` ({id: {reason, cause}}) so every reader can say why. `verdict.json` (schema 1) is written atomically so a reader never sees half
 a verdict; `junit.xml` has one test case per invariant for GitLab.
 """
 
@@ -44,6 +45,7 @@ class Verdict:
     results: tuple[Outcome, ...]
     coverage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    demoted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # id -> {reason, cause}
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -65,6 +67,7 @@ class Verdict:
             "verdict": self.verdict,
             "exitCode": self.exit_code,
             "gates": list(self.gates),
+            "demoted": {k: dict(v) for k, v in self.demoted.items()},
             "results": [o.to_dict() for o in self.results],
             "coverage": {k: dict(v) for k, v in self.coverage.items()},
             "errors": list(self.errors),
@@ -87,9 +90,16 @@ class Verdict:
                 results=tuple(Outcome.from_dict(r) for r in data["results"]),
                 coverage={k: dict(v) for k, v in data.get("coverage", {}).items()},
                 errors=tuple(data.get("errors", ())),
+                demoted=_demoted(data.get("demoted") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VerdictError(f"verdict is missing or has a malformed field: {exc!r}") from exc
+
+
+def _demoted(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """{id: {reason, cause}} in id order, as the manifest and the verdict record demoted gates."""
+    return {str(k): {"reason": str(dict(v).get("reason", "")), "cause": str(dict(v).get("cause", ""))}
+            for k, v in sorted(raw.items(), key=lambda kv: (len(str(kv[0])), str(kv[0])))}
 
 
 def exit_code(verdict: Verdict | str) -> int:
@@ -157,15 +167,19 @@ def iso(t: float | str) -> str:
 def make_verdict(
     *, run_id: str, scenario: str, seed: int, started: float | str, ended: float | str,
     soak_minutes: float, gates: Collection[str], outcomes: Sequence[Outcome],
-    faults: Sequence[Fault] = (), errors: Sequence[str] = (),
+    faults: Sequence[Fault] = (), errors: Sequence[str] = (), demoted: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Verdict:
-    """Assemble a verdict: judge crashes and unrestored faults become errors."""
-    all_errors = list(errors) + [o.error for o in outcomes if o.error] + fault_errors(faults)
+    """Assemble a verdict: judge crashes and unrestored faults become errors. `demoted` (from the manifest)
+    explains the gates demoted to report; an id that is both a gate and demoted is a harness error."""
     gate_list = tuple(sorted(gates, key=lambda g: (len(g), g)))
+    demotions = _demoted(demoted or {})
+    all_errors = list(errors) + [o.error for o in outcomes if o.error] + fault_errors(faults) + [
+        f"{g} is both a gate and demoted to report: the manifest's gate decision contradicts itself"
+        for g in gate_list if g in demotions]
     return Verdict(
         run_id=run_id, scenario=scenario, seed=seed, started=iso(started), ended=iso(ended),
         soak_minutes=soak_minutes, verdict=overall(outcomes, gate_list, all_errors), gates=gate_list,
-        results=tuple(outcomes), coverage=coverage(faults), errors=tuple(all_errors),
+        results=tuple(outcomes), coverage=coverage(faults), errors=tuple(all_errors), demoted=demotions,
     )
 
 
@@ -200,11 +214,19 @@ def junit_xml(verdict: Verdict) -> bytes:
                           skipped=str(skipped), timestamp=verdict.started)
     props = ET.SubElement(suite, "properties")
     for name, value in (("verdict", verdict.verdict), ("seed", str(verdict.seed)),
-                        ("soakMinutes", f"{verdict.soak_minutes:g}"), ("gates", ",".join(verdict.gates))):
+                        ("soakMinutes", f"{verdict.soak_minutes:g}"), ("gates", ",".join(verdict.gates)),
+                        ("demoted", ",".join(verdict.demoted))):
         ET.SubElement(props, "property", name=name, value=value)
     for o in verdict.results:
         case = ET.SubElement(suite, "testcase", classname=JUNIT_CLASSNAME, name=o.title, time="0")
-        ET.SubElement(ET.SubElement(case, "properties"), "property", name="role", value=o.role)
+        case_props = ET.SubElement(case, "properties")
+        ET.SubElement(case_props, "property", name="role", value=o.role)
+        demotion = verdict.demoted.get(o.id)
+        said = ""
+        if demotion is not None:
+            ET.SubElement(case_props, "property", name="demoted", value=demotion["reason"])
+            ET.SubElement(case_props, "property", name="demotedCause", value=demotion["cause"])
+            said = f"gate {o.id} demoted to report ({demotion['cause']}): {demotion['reason']}\n"
         message = f"[{o.role}] {o.result.reason}"
         if o.error:
             ET.SubElement(case, "error", message=o.error, type="JudgeCrash").text = o.result.details.get(
@@ -214,7 +236,8 @@ def junit_xml(verdict: Verdict) -> bytes:
         elif o.status == "inconclusive":
             ET.SubElement(case, "skipped", message=message)
         ET.SubElement(case, "system-out").text = (
-            f"{o.result.reason}\nevidence: {o.evidence}\n" + json.dumps(o.result.details, indent=2, sort_keys=True)
+            f"{said}{o.result.reason}\nevidence: {o.evidence}\n"
+            + json.dumps(o.result.details, indent=2, sort_keys=True)
         )
     harness = _harness_errors(verdict)
     if harness:

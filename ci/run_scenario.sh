@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run one scenario end to end in the Docker stack; the exit code is the verdict's:
 #   0 pass, 1 fail, 2 error (bad knob, harness failure, observer died, interrupted), 3 inconclusive.
+# Every invariant the soak can judge gates; the ones it cannot are demoted to report and printed first.
 #
 #   sh ci/run_scenario.sh                                  # SCENARIO=s1 (the catalogue's default)
 #   SCENARIO=s2 SOAK_MINUTES=15 DOWNLOAD_STORM=3,5 sh ci/run_scenario.sh
@@ -51,8 +52,14 @@ else
     fi
 fi
 
-# Before anything touches Docker: a bad knob ends the run here, naming the knob and the accepted form.
-"$PY" -m battle validate >/dev/null || exit 2
+# Before anything touches Docker: a bad knob (or a plan that cannot be made) ends the run here, naming the
+# knob and the accepted form. validate also decides the gates: each gate this soak cannot judge is demoted
+# to report and said here, one line each, before the stack starts (STRICT_GATES=1: exit 2 instead).
+if ! gates=$("$PY" -m battle validate 2>&1 >/dev/null); then
+    printf '%s\n' "$gates" >&2
+    exit 2
+fi
+printf '%s\n' "$gates" | sed 's/^battle: /[battle] /'
 
 # ---------------------------------------------------------------- 2. engine, compose, images
 

@@ -30,10 +30,11 @@ from battle.adapters.plc import PlcReader, load_tag_expectations
 from battle.adapters.reference import ReferenceAdapter
 from battle.backends.docker_env import DockerStackError, decode_sources
 from battle.backends.manifest import ManifestFile, build_manifest
-from battle.chaos.plan import generate_plan, plan_to_json
+from battle.chaos.plan import plan_to_json
 from battle.common.control import control_dir, ensure_fresh, request_stop, stop_path
 from battle.common.jsonl import JsonlWriter, iter_new_lines
 from battle.config import RunConfig
+from battle.gating import GateDecision, plan_and_gates
 from battle.judging import error_verdict, judge_run_dir
 from battle.observer.follow import FileFollower
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
@@ -286,11 +287,14 @@ class DockerObserverRun:
 
     def run(self) -> int:
         started = time.time()
+        plan, decision = plan_and_gates(self.config)  # the host's `battle validate` made the same decision
         prepare_run_dir(self.run_dir)
-        (self.run_dir / "plan.json").write_text(plan_to_json(generate_plan(self.config)), encoding="utf-8")
-        self.manifest = ManifestFile(self.run_dir / "manifest.json", self._manifest_data(started))
+        (self.run_dir / "plan.json").write_text(plan_to_json(plan), encoding="utf-8")
+        self.manifest = ManifestFile(self.run_dir / "manifest.json", self._manifest_data(started, decision))
         self.say(f"run {self.stack.run_id} ({self.config.scenario}, {self.config.minutes:g} min, seed "
-                 f"{self.config.seed}) in {self.run_dir}")
+                 f"{self.config.seed}) in {self.run_dir}: {decision.summary()}")
+        for line in decision.lines():
+            self.say(line)
         try:
             startup = self._wait_for_stack()
             self.manifest.update(startup=startup)
@@ -306,8 +310,9 @@ class DockerObserverRun:
             self.say(f"verdict {verdict.verdict} (exit {verdict.exit_code}): {reason}")
             return verdict.exit_code
 
-    def _manifest_data(self, started: float) -> dict[str, Any]:
-        data = build_manifest(self.config, self.stack.run_id, "docker", started, images=dict(self.stack.images))
+    def _manifest_data(self, started: float, decision: GateDecision) -> dict[str, Any]:
+        data = build_manifest(self.config, self.stack.run_id, "docker", started, decision,
+                              images=dict(self.stack.images))
         # Every knob reached this container as an explicit variable; the host knows where each came from.
         for name, source in self.stack.knob_sources.items():
             if name in data["knobSources"]:

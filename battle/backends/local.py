@@ -1,6 +1,7 @@
 """`battle run --backend local`: the whole run as local processes and threads on loopback.
 
-Order: validate (done by the caller) → fresh run dir, plan, manifest → seed and
+Order: validate (done by the caller) → plan and gates (an infeasible gate is demoted and said, or
+refused with STRICT_GATES before the run dir exists) → fresh run dir, plan, manifest → seed and
 start the stack → observer, crew, mutator, chaos plan → soak → quiesce, calm,
 settle, snapshot → judge → stop the stack. Whatever fails half-way, a
 verdict.json is written (error) and the stack is stopped.
@@ -24,13 +25,14 @@ from battle.backends.local_restart import LocalRestartPolicy
 from battle.backends.local_stack import LocalStack, build_local_stack, start_local_stack
 from battle.backends.manifest import ManifestFile, build_manifest, new_run_id
 from battle.chaos.ledger import Ledger
-from battle.chaos.plan import generate_plan, plan_to_json
+from battle.chaos.plan import plan_to_json
 from battle.chaos.process_driver import ProcessDriver
 from battle.chaos.proxy.client import ProxyClient
 from battle.chaos.runner import PlanRunner
 from battle.common.control import ensure_fresh, writer_names
 from battle.config import RunConfig
 from battle.crew.crew import CrewSettings, run_crew
+from battle.gating import plan_and_gates
 from battle.judging import error_verdict, judge_run_dir
 from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
 from battle.observer.memory import PsutilSource
@@ -62,6 +64,7 @@ def _thread(name: str, target: Callable[[], Any], errors: list[str]) -> threadin
 
 
 def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
+    plan, decision = plan_and_gates(config)  # STRICT_GATES: a ConfigError here, before anything exists
     started = time.time()
     run_id = options.run_id or new_run_id(config, started)
     run_dir = options.runs_root / run_id
@@ -70,10 +73,14 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
                               "(choose another --run-id)")
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_fresh(run_dir)
-    (run_dir / "plan.json").write_text(plan_to_json(generate_plan(config)), encoding="utf-8")
-    manifest = ManifestFile(run_dir / "manifest.json", build_manifest(config, run_id, "local", started, repo=REPO))
+    (run_dir / "plan.json").write_text(plan_to_json(plan), encoding="utf-8")
+    manifest = ManifestFile(run_dir / "manifest.json",
+                            build_manifest(config, run_id, "local", started, decision, repo=REPO))
     stack: LocalStack | None = None
     try:
+        options.progress(f"run {run_id}: {decision.summary()}")
+        for line in decision.lines():
+            options.progress(line)
         stack = build_local_stack(config, run_dir)
         options.progress(f"run {run_id}: starting the local stack in {run_dir}")
         took = start_local_stack(stack)

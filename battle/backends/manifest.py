@@ -1,4 +1,4 @@
-"""The run manifest: identity, resolved knobs, limits and gates, and the times of each phase."""
+"""The run manifest: identity, resolved knobs, limits, the gate decision, and the times of each phase."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from battle.common.jsonl import write_json_atomic
 from battle.common.timefmt import iso_utc
 from battle.config import RunConfig
+from battle.gating import GateDecision
 
 MANIFEST_SCHEMA = 1
 
@@ -28,8 +29,10 @@ def git_commit(repo: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def build_manifest(config: RunConfig, run_id: str, backend: str, started: float,
+def build_manifest(config: RunConfig, run_id: str, backend: str, started: float, decision: GateDecision,
                    images: dict[str, str] | None = None, repo: Path | None = None) -> dict[str, Any]:
+    """`gates` are the final gating ids; `demoted` ({id: {reason, cause}}) and `feasibility` say why the
+    others only report (battle/gating.py). The judge reads `gates` and `demoted` from here."""
     limits = {name: (list(v) if isinstance(v, tuple) else v) for name, v in config.limits().items()}
     resolved = config.to_manifest()
     return {
@@ -41,7 +44,7 @@ def build_manifest(config: RunConfig, run_id: str, backend: str, started: float,
         "seed": config.seed,
         "minutes": config.minutes,
         "bots": config.bots,
-        "gates": resolved["gates"],
+        **decision.to_manifest(),
         "limits": limits,
         "knobs": {name: entry["value"] for name, entry in resolved["knobs"].items()},
         "knobSources": {name: entry["source"] for name, entry in resolved["knobs"].items()},

@@ -69,7 +69,7 @@ Judge = Callable[[Evidence, Mapping[str, Any]], Result]
 class InvariantSpec:
     id: str  # "I1" .. "I7"
     name: str  # "no data loss"
-    default_role: str  # gate | report: used when a scenario does not list its gates
+    default_role: str  # gate | report: what judge_all uses without gate ids; a run's gates: battle/gating.py
     knobs: tuple[str, ...]  # the knob names the judge reads from limits
     judge: Judge
 

@@ -41,6 +41,8 @@ def banner(data: RunData) -> Markup:
     parts = [tag("div", word, class_="big"), tag("div", sub, class_="sub")]
     if counts:
         parts.append(tag("div", f"gates: {counts}", class_="sub"))
+    if view.demoted:
+        parts.append(tag("div", f"demoted to report: {' '.join(view.demoted)}", class_="sub"))
     body = Markup(f'<div class="banner v-{css_token(view.verdict)}" id="verdict">'
                   + "".join(parts) + "</div>")
     if view.problem:
@@ -71,7 +73,7 @@ def gates_section(view: VerdictView) -> Markup:
     if not view.readable:
         return section("Invariants", not_recorded("invariant results", view.problem), "gates")
     entries = [(r.role != "gate", _id_order(r.id),
-                [r.id, r.name, r.role, status(r.shown_status), _evidence(r), _reason(r), _details(r.details)],
+                [r.id, r.name, _role(r, view), status(r.shown_status), _evidence(r), _reason(r), _details(r.details)],
                 f"row-{css_token(r.shown_status)} gate-{css_token(r.id)}") for r in view.results]
     judged = {r.id for r in view.results}
     for gate in view.gates:  # a gate the verdict names but never judged is worth a row of its own
@@ -87,7 +89,15 @@ def gates_section(view: VerdictView) -> Markup:
     if view.gates:
         parts.append(note(f"gates of this run: {', '.join(view.gates)}; other invariants are reported only",
                           class_="muted"))
+    if view.demoted:
+        parts.append(note("demoted to report before the run (they do not change the verdict):", class_="muted"))
+        parts.append(bullet_list([f"{rid} ({d.cause}): {truncate(d.reason, 300)}" for rid, d in view.demoted.items()],
+                                 class_="demoted"))
     return section("Invariants", parts, "gates")
+
+
+def _role(result: ResultRow, view: VerdictView) -> str:
+    return f"{result.role} (demoted)" if result.id in view.demoted and result.role == "report" else result.role
 
 
 def _id_order(rid: str) -> tuple[int, str]:

@@ -39,6 +39,15 @@ class ResultRow:
 
 
 @dataclass(frozen=True)
+class Demoted:
+    """A gate demoted to report before the run (battle/gating.py): why, and whether the soak could not judge
+    it (`infeasible`) or the scenario said so (`scenario`)."""
+
+    reason: str
+    cause: str
+
+
+@dataclass(frozen=True)
 class VerdictView:
     verdict: str  # one of VERDICTS, or "missing" / "unreadable"
     exit_code: int | None
@@ -46,6 +55,7 @@ class VerdictView:
     scenario: str | None = None
     seed: Any = None
     gates: tuple[str, ...] = ()
+    demoted: Mapping[str, Demoted] = field(default_factory=dict)  # gates demoted to report before the run
     results: tuple[ResultRow, ...] = ()
     coverage: Mapping[str, Mapping[str, int]] | None = None
     errors: tuple[str, ...] = ()
@@ -99,6 +109,7 @@ def parse_verdict(raw: Any, source: str = "verdict.json") -> VerdictView:
         scenario=_opt_str(raw.get("scenario")),
         seed=raw.get("seed"),
         gates=gate_ids,
+        demoted=_demoted(raw.get("demoted"), notes),
         results=_results(raw.get("results"), gate_ids, notes),
         coverage=_coverage(raw.get("coverage"), notes),
         errors=_errors(raw.get("errors"), notes),
@@ -143,6 +154,21 @@ def _results(raw: Any, gates: tuple[str, ...], notes: list[str]) -> tuple[Result
                               details=details if isinstance(details, dict) else {},
                               error=str(entry["error"]) if entry.get("error") else None))
     return tuple(rows)
+
+
+def _demoted(raw: Any, notes: list[str]) -> dict[str, Demoted]:
+    if raw is None:
+        return {}  # a verdict older than the gate decision
+    if not isinstance(raw, dict):
+        notes.append(f"demoted is not an object: {raw!r:.80}")
+        return {}
+    out = {}
+    for rid, entry in raw.items():
+        if not isinstance(entry, dict):
+            notes.append(f"demoted {rid!r:.20} is not an object with reason and cause: {entry!r:.60}")
+            continue
+        out[str(rid)] = Demoted(reason=str(entry.get("reason") or ""), cause=str(entry.get("cause") or "?"))
+    return out
 
 
 def _coverage(raw: Any, notes: list[str]) -> dict[str, dict[str, int]] | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from battle.backends.manifest import build_manifest
 from battle.common.timefmt import iso_utc
 from battle.config import resolve
+from battle.gating import plan_and_gates
 from battle.report.html import write_run_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def build_run(root: Path, name: str, soak_s: float, bots: int = 2, ops_per_bot: 
     run = root / name
     run.mkdir(parents=True)
     config = resolve({"SCENARIO": "s2", "SOAK_MINUTES": f"{soak_s / 60:g}", "BOTS": str(bots), "SEED": "3"})
-    manifest = build_manifest(config, name, "local", T0 - 10)
+    manifest = build_manifest(config, name, "local", T0 - 10, plan_and_gates(config)[1])
     manifest["times"] = {"soakStart": iso_utc(T0), "soakEnd": iso_utc(T0 + soak_s),
                          "snapshotted": iso_utc(T0 + soak_s + 20)}
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

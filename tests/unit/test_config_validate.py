@@ -106,20 +106,38 @@ defaults:
   W: {group: run, type: wobbly, default: 1, doc: d}
   R: {group: chaos, type: range, unit: minutes, optional: true, default: "", doc: d}
 scenarios:
-  a: {description: ok, gates: [I1], knobs: {R: "x,y"}}
+  a: {description: ok, report: {I3: "no PLC here"}, knobs: {R: "x,y"}}
   b: {description: ok, gates: [I9], knobs: {NOT_A_KNOB: 1, SCENARIO: a}}
+  c: {description: ok, report: {I9: "x", I2: "", I4: "loss is boring", I6: "so is divergence"}, colour: red}
+  d: {description: ok, report: [I3]}
 """
 
 
 def test_a_broken_catalogue_reports_every_problem():
     with pytest.raises(ConfigError) as err:
         parse_catalogue(BROKEN)
-    text = "\n".join(err.value.problems)
+    problems = err.value.problems
+    assert all(p.startswith("battle/scenarios.yml: ") for p in problems), problems
+    text = "\n".join(problems)
     assert "N='0'" in text and "an integer ≥ 1" in text
     assert "knob W: type must be one of" in text
     assert "scenario a: R='x,y'" in text
-    assert "scenario b: gates must be" in text
+    assert "scenario a: report" not in text  # a demotion with its reason is fine
+    assert "scenario b: 'gates:' is no longer read" in text and "report: {I3:" in text
     assert "cannot set 'NOT_A_KNOB'" in text and "cannot set 'SCENARIO'" in text
+    assert "scenario c: report names unknown invariant 'I9'; known: I1, I2, I3, I4, I5, I6, I7" in text
+    assert "scenario c: report I2 needs a one-line reason" in text
+    assert "scenario c: cannot demote I4 to report" in text and "scenario c: cannot demote I6 to report" in text
+    assert "scenario c: unknown key(s) ['colour']" in text
+    assert "scenario d: report must map invariant ids to a reason" in text
+
+
+def test_a_scenario_demotion_is_read_in_id_order_with_its_reason():
+    cat = parse_catalogue(BROKEN.split("scenarios:")[0].replace("default: 0", "default: 1")
+                          .replace("type: wobbly", "type: int") + """scenarios:
+  a: {description: ok, report: {I7: " edits are elsewhere ", I3: "no PLC here"}}
+""")
+    assert list(cat.scenarios["a"].report_only.items()) == [("I3", "no PLC here"), ("I7", "edits are elsewhere")]
 
 
 def test_a_catalogue_that_is_not_yaml_is_refused():

@@ -385,3 +385,20 @@ def test_crashed_judge_and_evidence_free_gate_pass(tmp_path):
 def test_not_a_directory_is_refused(tmp_path):
     with pytest.raises(ReportError, match="not a directory"):
         write_run_report(tmp_path / "nope")
+
+
+def test_the_report_lists_demoted_gates_with_their_reasons(tmp_path):
+    results = [*RESULTS, {"id": "I2", "name": "no memory leak", "status": "inconclusive", "evidence": 0,
+                          "reason": "memory window too short", "details": {}, "role": "report"}]
+    verdict = {"schema": 1, "runId": "run-1", "scenario": "s2", "seed": 7, "verdict": "fail", "exitCode": 1,
+               "gates": ["I1", "I3", "I4"], "results": results, "errors": [],
+               "demoted": {"I2": {"reason": "longest planned tool lifetime 3 min after warm-up < LEAK_MIN_WINDOW_S "
+                                            "20 min", "cause": "infeasible"},
+                           "I7": {"reason": EVIL, "cause": "scenario"}}}
+    text = report_of(make_run(tmp_path, verdict=verdict))
+    gates = section_of(text, "gates")
+    assert cells(row_of(gates, "gate-i2"))[2] == "report (demoted)"
+    assert "demoted to report before the run" in gates
+    assert "I2 (infeasible): longest planned tool lifetime 3 min after warm-up &lt; LEAK_MIN_WINDOW_S 20 min" in gates
+    assert "I7 (scenario): &lt;script&gt;" in gates and EVIL not in text
+    assert "demoted to report: I2 I7" in text  # the banner says it too

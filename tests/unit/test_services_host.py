@@ -17,6 +17,7 @@ from battle.backends.docker_host import (
 )
 from battle.backends.manifest import ManifestFile, build_manifest
 from battle.config import resolve
+from battle.gating import plan_and_gates
 from battle.judging import judge_run_dir
 
 STARTED = 1_767_225_600.0
@@ -27,7 +28,9 @@ def run_dir(tmp_path):
     """A run directory as the observer leaves it, judged (every gate inconclusive: nothing ran)."""
     path = tmp_path / "s1-x"
     path.mkdir()
-    ManifestFile(path / "manifest.json", build_manifest(resolve({"SCENARIO": "s1"}), "s1-x", "docker", STARTED))
+    config = resolve({"SCENARIO": "s1"})
+    _plan, decision = plan_and_gates(config)
+    ManifestFile(path / "manifest.json", build_manifest(config, "s1-x", "docker", STARTED, decision))
     judge_run_dir(path)
     return path
 

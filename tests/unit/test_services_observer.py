@@ -24,6 +24,7 @@ from battle.backends.docker_run import (
 from battle.common.control import request_stop
 from battle.common.jsonl import JsonlWriter
 from battle.config import resolve
+from battle.gating import plan_and_gates
 from battle.observer.gather import load_events
 
 BASE_ENV = {"RUN_ID": "s2-x", "TOOL_URL": "http://tool:8080/", "CLOUD_URL": "http://cloud:8081"}
@@ -129,8 +130,32 @@ def test_manifest_says_where_each_knob_came_from(tmp_path):
     stack = StackSettings.from_env({**BASE_ENV, "RUNS_DIR": str(tmp_path), "COMPOSE_PROJECT_NAME": "battle-s2-x",
                                     "BATTLE_KNOB_SOURCES": encode_sources(host.sources),
                                     "BATTLE_GIT_COMMIT": "cafe"})
-    data = DockerObserverRun(container, stack, ("bot0",))._manifest_data(1_767_225_600.0)
+    _plan, decision = plan_and_gates(container)
+    data = DockerObserverRun(container, stack, ("bot0",))._manifest_data(1_767_225_600.0, decision)
+    assert data["gates"] == ["I1", "I2", "I3", "I4", "I5", "I6"]
+    assert data["demoted"] == {"I7": {"reason": decision.demoted["I7"].reason, "cause": "infeasible"}}
+    assert set(data["feasibility"]) == {f"I{i}" for i in range(1, 8)}
     assert data["backend"] == "docker" and data["runId"] == "s2-x" and data["gitCommit"] == "cafe"
     assert data["knobSources"]["DOWNLOAD_STORM"] == "scenario"
     assert data["knobSources"]["SEED"] == "env" and data["knobSources"]["WARMUP_S"] == "default"
     assert data["knobs"]["DOWNLOAD_STORM"] == [20.0, 40.0] and data["composeProject"] == "battle-s2-x"
+
+
+def test_the_observer_says_each_demoted_gate_at_the_start_and_records_it(tmp_path, monkeypatch):
+    config = resolve({}, "s1", 4)
+    stack = StackSettings.from_env({**BASE_ENV, "RUN_ID": "s1-x", "RUNS_DIR": str(tmp_path)})
+    said: list[str] = []
+    run = DockerObserverRun(config, stack, ("bot0",), progress=said.append)
+
+    def no_stack() -> dict[str, float]:
+        raise DockerStackError("no stack in a unit test")
+
+    monkeypatch.setattr(run, "_wait_for_stack", no_stack)
+    assert run.run() == 2
+    assert said[0].endswith("gates I1 I4 I5 I6; demoted to report: I2 I3 I7")
+    assert [line.split(":")[1].strip() for line in said[1:4]] == [
+        "gate I2 demoted to report", "gate I3 demoted to report", "gate I7 demoted to report"]
+    manifest = json.loads((tmp_path / "s1-x" / "manifest.json").read_text())
+    assert manifest["gates"] == ["I1", "I4", "I5", "I6"] and list(manifest["demoted"]) == ["I2", "I3", "I7"]
+    verdict = json.loads((tmp_path / "s1-x" / "verdict.json").read_text())
+    assert verdict["verdict"] == "error" and verdict["demoted"] == manifest["demoted"]

@@ -109,3 +109,44 @@ def test_junit_reports_crashes_and_harness_errors_as_errors():
     assert len(errors) == 2
     assert root.find("testsuite").get("errors") == "2"
     assert {e.get("type") for e in errors} == {"JudgeCrash", "HarnessError"}
+
+
+DEMOTED = {"I2": {"reason": "longest planned tool lifetime 9.7 min after warm-up < LEAK_MIN_WINDOW_S 20 min",
+                  "cause": "infeasible"},
+           "I3": {"reason": "no PLC here", "cause": "scenario"}}
+
+
+def a_demoting_verdict(gates=("I1", "I4")):
+    v = a_verdict()
+    return make_verdict(run_id=v.run_id, scenario=v.scenario, seed=v.seed, started=v.started, ended=v.ended,
+                        soak_minutes=v.soak_minutes, gates=gates, outcomes=v.results, demoted=DEMOTED)
+
+
+def test_verdict_json_carries_the_demoted_gates_and_reads_them_back(tmp_path):
+    v = a_demoting_verdict()
+    path = tmp_path / "verdict.json"
+    write_verdict_json(path, v)
+    data = json.loads(path.read_text())
+    assert data["demoted"] == DEMOTED and data["gates"] == ["I1", "I4"]
+    assert {r["id"]: r["role"] for r in data["results"]}["I2"] == "report"
+    assert data["verdict"] == "fail"  # the demotion changes nothing else: I4 still decides
+    assert load_verdict(path) == v
+
+
+def test_a_gate_that_is_also_demoted_is_a_harness_error():
+    v = a_demoting_verdict(gates=("I1", "I2", "I4"))
+    assert v.verdict == "error" and any("I2 is both a gate and demoted" in e for e in v.errors)
+
+
+def test_junit_says_why_a_gate_was_demoted_on_its_test_case():
+    root = ET.fromstring(junit_xml(a_demoting_verdict()))
+    suite_props = {p.get("name"): p.get("value") for p in root.findall("./testsuite/properties/property")}
+    assert suite_props["demoted"] == "I2,I3" and suite_props["gates"] == "I1,I4"
+    cases = {c.get("name"): c for c in root.findall("./testsuite/testcase")}
+    i2 = cases["I2 no memory leak"]
+    props = {p.get("name"): p.get("value") for p in i2.findall("./properties/property")}
+    assert props == {"role": "report", "demoted": DEMOTED["I2"]["reason"], "demotedCause": "infeasible"}
+    assert i2.find("system-out").text.startswith(
+        "gate I2 demoted to report (infeasible): longest planned tool lifetime 9.7 min")
+    i4 = cases["I4 no data loss"]
+    assert "demoted" not in {p.get("name") for p in i4.findall("./properties/property")}
