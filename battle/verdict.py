@@ -46,6 +46,8 @@ class Verdict:
     coverage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     demoted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # id -> {reason, cause}
+    sealed: bool = True  # False: the run ended before it sealed its evidence (killed); judged as far as it goes
+    evidence_problems: tuple[str, ...] = ()  # damaged lines (file:line), broken files, seal mismatches
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -71,6 +73,7 @@ class Verdict:
             "results": [o.to_dict() for o in self.results],
             "coverage": {k: dict(v) for k, v in self.coverage.items()},
             "errors": list(self.errors),
+            "evidence": {"sealed": self.sealed, "problems": list(self.evidence_problems)},
         }
 
     @classmethod
@@ -91,6 +94,8 @@ class Verdict:
                 coverage={k: dict(v) for k, v in data.get("coverage", {}).items()},
                 errors=tuple(data.get("errors", ())),
                 demoted=_demoted(data.get("demoted") or {}),
+                sealed=bool((data.get("evidence") or {}).get("sealed", True)),
+                evidence_problems=tuple(str(p) for p in (data.get("evidence") or {}).get("problems", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VerdictError(f"verdict is missing or has a malformed field: {exc!r}") from exc
@@ -168,6 +173,7 @@ def make_verdict(
     *, run_id: str, scenario: str, seed: int, started: float | str, ended: float | str,
     soak_minutes: float, gates: Collection[str], outcomes: Sequence[Outcome],
     faults: Sequence[Fault] = (), errors: Sequence[str] = (), demoted: Mapping[str, Mapping[str, str]] | None = None,
+    sealed: bool = True, evidence_problems: Sequence[str] = (),
 ) -> Verdict:
     """Assemble a verdict: judge crashes and unrestored faults become errors. `demoted` (from the manifest)
     explains the gates demoted to report; an id that is both a gate and demoted is a harness error."""
@@ -179,7 +185,8 @@ def make_verdict(
     return Verdict(
         run_id=run_id, scenario=scenario, seed=seed, started=iso(started), ended=iso(ended),
         soak_minutes=soak_minutes, verdict=overall(outcomes, gate_list, all_errors), gates=gate_list,
-        results=tuple(outcomes), coverage=coverage(faults), errors=tuple(all_errors), demoted=demotions,
+        results=tuple(outcomes), coverage=coverage(faults), errors=tuple(all_errors), sealed=sealed,
+        evidence_problems=tuple(evidence_problems), demoted=demotions,
     )
 
 
@@ -206,7 +213,8 @@ def junit_xml(verdict: Verdict) -> bytes:
     failures = sum(1 for o in verdict.results if o.status == "fail" and not o.error)
     skipped = sum(1 for o in verdict.results if o.status == "inconclusive" and not o.error)
     errors = sum(1 for o in verdict.results if o.error) + (1 if _harness_errors(verdict) else 0)
-    tests = len(verdict.results) + (1 if _harness_errors(verdict) else 0)
+    evidence_case = bool(verdict.evidence_problems) or not verdict.sealed
+    tests = len(verdict.results) + (1 if _harness_errors(verdict) else 0) + evidence_case
     root = ET.Element("testsuites", name="battle", tests=str(tests), failures=str(failures),
                       errors=str(errors), skipped=str(skipped))
     suite = ET.SubElement(root, "testsuite", name=f"battle {verdict.scenario} {verdict.run_id}",
@@ -215,7 +223,8 @@ def junit_xml(verdict: Verdict) -> bytes:
     props = ET.SubElement(suite, "properties")
     for name, value in (("verdict", verdict.verdict), ("seed", str(verdict.seed)),
                         ("soakMinutes", f"{verdict.soak_minutes:g}"), ("gates", ",".join(verdict.gates)),
-                        ("demoted", ",".join(verdict.demoted))):
+                        ("demoted", ",".join(verdict.demoted)), ("sealed", str(verdict.sealed).lower()),
+                        ("evidenceProblems", str(len(verdict.evidence_problems)))):
         ET.SubElement(props, "property", name=name, value=value)
     for o in verdict.results:
         case = ET.SubElement(suite, "testcase", classname=JUNIT_CLASSNAME, name=o.title, time="0")
@@ -239,6 +248,12 @@ def junit_xml(verdict: Verdict) -> bytes:
             f"{said}{o.result.reason}\nevidence: {o.evidence}\n"
             + json.dumps(o.result.details, indent=2, sort_keys=True)
         )
+    if evidence_case:
+        # Listed where GitLab shows it, not only in the report: what the verdict's evidence lacked.
+        case = ET.SubElement(suite, "testcase", classname="battle.evidence", name="evidence", time="0")
+        lines = ([] if verdict.sealed else ["unsealed: the run ended before it sealed its evidence"]) + list(
+            verdict.evidence_problems)
+        ET.SubElement(case, "system-out").text = "\n".join(lines)
     harness = _harness_errors(verdict)
     if harness:
         case = ET.SubElement(suite, "testcase", classname="battle.verdict", name="harness", time="0")

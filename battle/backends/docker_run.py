@@ -35,7 +35,7 @@ from battle.common.control import control_dir, ensure_fresh, request_stop, stop_
 from battle.common.jsonl import JsonlWriter, iter_new_lines
 from battle.config import RunConfig
 from battle.gating import GateDecision, plan_and_gates
-from battle.judging import error_verdict, judge_run_dir
+from battle.judging import error_verdict, judge_run_dir, seal_run_dir
 from battle.observer.follow import FileFollower
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
 
@@ -373,6 +373,8 @@ class DockerObserverRun:
             self.manifest.data["calm"] = outcome["calm"]
             self.manifest.data["errors"].extend(writer_errors(self.run_dir))
             self.manifest.save()
+            # The writers have stopped and the snapshots are taken: seal what the verdict rests on.
+            self.manifest.update(seal=seal_run_dir(self.run_dir, self.manifest.data))
             verdict = judge_run_dir(self.run_dir)
             self.manifest.mark("judged")
             self.say(f"verdict {verdict.verdict} (exit {verdict.exit_code})")

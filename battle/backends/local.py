@@ -33,7 +33,7 @@ from battle.common.control import ensure_fresh, writer_names
 from battle.config import RunConfig
 from battle.crew.crew import CrewSettings, run_crew
 from battle.gating import plan_and_gates
-from battle.judging import error_verdict, judge_run_dir
+from battle.judging import error_verdict, judge_run_dir, seal_run_dir
 from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
 from battle.observer.memory import PsutilSource
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
@@ -150,6 +150,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
         manifest.save()
         for thread in threads:
             thread.join(timeout=5)
+        # The writers have stopped and the snapshots are taken: seal what the verdict rests on.
+        manifest.update(seal=seal_run_dir(run_dir, manifest.data))
         verdict = judge_run_dir(run_dir)
         manifest.mark("judged")
         options.progress(f"verdict {verdict.verdict} (exit {verdict.exit_code}) in {run_dir}")

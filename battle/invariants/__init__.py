@@ -38,7 +38,7 @@ class Outcome:
 
     result: Result
     role: str  # gate | report
-    error: str | None = None  # the exception text when the judge crashed
+    error: str | None = None  # why this invariant could not be judged: a judge crash, or broken evidence
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -50,7 +50,8 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        return self.result.status
+        """`error` when it could not be judged (never pass, never fail); else the judge's status."""
+        return "error" if self.error else self.result.status
 
     @property
     def evidence(self) -> int:
@@ -61,11 +62,15 @@ class Outcome:
         return f"{self.result.id} {self.result.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.result.to_dict(), "role": self.role, "error": self.error}
+        return {**self.result.to_dict(), "status": self.status, "role": self.role, "error": self.error}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
-        return cls(result=Result.from_dict(data), role=str(data["role"]), error=data.get("error"))
+        error = data.get("error")
+        if data.get("status") == "error":  # the judge's own status was not kept: nothing was judged
+            data = {**data, "status": "inconclusive"}
+            error = error or "error"
+        return cls(result=Result.from_dict(data), role=str(data["role"]), error=error)
 
 
 def default_gates() -> set[str]:
@@ -73,14 +78,33 @@ def default_gates() -> set[str]:
 
 
 def judge_all(
-    evidence: Evidence, limits: Mapping[str, Any], gates: Collection[str] | None = None
+    evidence: Evidence, limits: Mapping[str, Any], gates: Collection[str] | None = None,
+    broken: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
-    """Run every registered judge; `gates` (ids) decide the verdict, the rest are report-only."""
+    """Run every registered judge; `gates` (ids) decide the verdict, the rest are report-only.
+
+    `broken` maps artifacts that cannot be trusted (missing, altered, truncated, a symlink, of an
+    unknown schema) to why; an invariant that depends on one is an error naming it, never judged."""
     gate_ids = default_gates() if gates is None else set(gates)
     for gate in gate_ids:
         get(gate)  # an unknown gate is a configuration mistake: raise before judging anything
-    return [_judge_one(spec, evidence, limits, "gate" if spec.id in gate_ids else "report")
-            for spec in all_specs()]
+    broken = {**evidence.broken, **(broken or {})}
+    outcomes = []
+    for spec in all_specs():
+        role = "gate" if spec.id in gate_ids else "report"
+        unusable = sorted(name for name in broken if spec.depends_on(name))
+        if unusable:
+            outcomes.append(_unjudgeable(spec, role, {name: broken[name] for name in unusable}))
+        else:
+            outcomes.append(_judge_one(spec, evidence, limits, role))
+    return outcomes
+
+
+def _unjudgeable(spec: InvariantSpec, role: str, why: Mapping[str, str]) -> Outcome:
+    text = f"{spec.title} cannot be judged: " + "; ".join(f"{name} {reason}" for name, reason in why.items())
+    result = Result(spec.id, spec.name, "inconclusive", 0, text.splitlines()[0][:400],
+                    {"broken_artifacts": dict(why)})
+    return Outcome(result=result, role=role, error=text)
 
 
 def _judge_one(spec: InvariantSpec, evidence: Evidence, limits: Mapping[str, Any], role: str) -> Outcome:

@@ -8,6 +8,7 @@ number of its own: a missing knob is a `JudgeError` naming it.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,12 @@ class InvariantSpec:
     default_role: str  # gate | report: what judge_all uses without gate ids; a run's gates: battle/gating.py
     knobs: tuple[str, ...]  # the knob names the judge reads from limits
     judge: Judge
+    # The artifacts its evidence comes from (fnmatch patterns, e.g. "journal-bot*.jsonl"): when one
+    # is missing, altered, truncated or of an unknown schema, this invariant is an error naming it.
+    artifacts: tuple[str, ...] = ()
+
+    def depends_on(self, artifact: str) -> bool:
+        return any(fnmatch.fnmatchcase(artifact, pattern) for pattern in self.artifacts)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"I[1-9][0-9]*", self.id):

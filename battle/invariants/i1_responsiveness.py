@@ -173,4 +173,5 @@ SPEC = register(InvariantSpec(
     default_role="gate",
     knobs=("WARMUP_S", "P95_MS", "P99_MS", "MAX_GAP_S", "RESTART_GRACE_S"),
     judge=judge,
+    artifacts=("health.csv", "plan.json", "injected.jsonl"),
 ))

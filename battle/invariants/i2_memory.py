@@ -113,4 +113,5 @@ SPEC = register(InvariantSpec(
     default_role="gate",
     knobs=("LEAK_MB_PER_H", "LEAK_MIN_WINDOW_S", "WARMUP_S"),
     judge=judge,
+    artifacts=("memory.csv",),
 ))

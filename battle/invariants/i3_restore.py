@@ -99,4 +99,5 @@ SPEC = register(InvariantSpec(
     default_role="report",
     knobs=("RESTORE_MAX_S",),
     judge=judge,
+    artifacts=("plan.json", "injected.jsonl", "plc-readback.jsonl", "events.jsonl"),
 ))

@@ -174,4 +174,6 @@ SPEC = register(InvariantSpec(
     default_role="gate",
     knobs=(),
     judge=judge,
+    artifacts=("journal-bot*.jsonl", "snapshot-local.json", "snapshot-cloud.json", "events.jsonl", "plan.json",
+               "injected.jsonl", "mutations.jsonl"),
 ))

@@ -90,4 +90,5 @@ SPEC = register(InvariantSpec(
     default_role="gate",
     knobs=("FLAP_BUDGET",),
     judge=judge,
+    artifacts=("events.jsonl", "docker-events.jsonl", "plan.json", "injected.jsonl"),
 ))

@@ -131,4 +131,6 @@ SPEC = register(InvariantSpec(
     default_role="gate",
     knobs=("SETTLE_MAX_S",),
     judge=judge,
+    artifacts=("journal-bot*.jsonl", "snapshot-local.json", "snapshot-cloud.json", "snapshot-queue.json",
+               "settle.json", "events.jsonl"),
 ))

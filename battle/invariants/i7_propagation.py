@@ -133,4 +133,5 @@ SPEC = register(InvariantSpec(
     default_role="report",
     knobs=("PROPAGATION_MAX_S",),
     judge=judge,
+    artifacts=("mutations.jsonl", "snapshot-local.json", "journal-bot*.jsonl"),
 ))

@@ -22,6 +22,7 @@ def write_run(run_dir, local_result_for_7="Failed"):
                 "gates": ["I4", "I6"], "limits": LIMITS, "knobs": {"WARMUP_S": 0},
                 "startedAt": iso_utc(T0), "times": {"soakEnd": iso_utc(T0 + 60)}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    (run_dir / "plan.json").write_text(json.dumps({"schema": 1, "faults": []}))
     clock = {"t": T0 + 1}
     journal = OpJournal(run_dir / "journal-bot1.jsonl", 1, wall=lambda: clock["t"], mono=lambda: clock["t"])
     for value in ("Passed", "Failed"):
@@ -42,6 +43,8 @@ def write_run(run_dir, local_result_for_7="Failed"):
     (run_dir / "settle.json").write_text(json.dumps({"drained": True, "seconds": 2.0}))
     (run_dir / "health.csv").write_text("utc,epoch,latency_ms,status,ok,phase\n")
     (run_dir / "memory.csv").write_text("utc,epoch,service,lifetime,rss_mb\n")
+    (run_dir / "events.jsonl").write_text(json.dumps({"source": "tool", "ts": "2026-11-18T11:05:00.000Z",
+                                                      "event": "server.start", "pid": 1}) + "\n")
 
 
 def test_gather_reads_every_artifact_and_reports_damage(tmp_path):

@@ -222,8 +222,17 @@ def test_a_mutate_run_that_loses_a_write_exits_1(tmp_path):
                                             + json.dumps({**op, "type": "ok", "status": 200, "latencyMs": 3.0}) + "\n")
     (run / "snapshot-local.json").write_text(json.dumps([{"id": 9, "result": "Passed", "comments": ""}]))
     (run / "snapshot-cloud.json").write_text(json.dumps([{"id": 9, "result": "Passed", "comments": ""}]))
+    (run / "events.jsonl").write_text("")  # the tool logged nothing: still evidence, unlike a missing file
+    (run / "mutations.jsonl").write_text("")
+    for bot in (0, 2, 3, 4, 5, 6, 7):  # the other bots wrote nothing: an empty journal, not a missing one
+        (run / f"journal-bot{bot}.jsonl").write_text("")
+    (run / "plan.json").write_text(json.dumps({"schema": 1, "faults": []}))
+    (run / "health.csv").write_text("utc,epoch,latency_ms,status,ok,phase\n")
+    (run / "memory.csv").write_text("utc,epoch,service,lifetime,rss_mb\n")
+    (run / "snapshot-queue.json").write_text(json.dumps({"active": 0, "parked": 0, "parkedRows": []}))
+    (run / "settle.json").write_text(json.dumps({"drained": True, "seconds": 1.0}))
     verdict = judge_run_dir(run)
     i4 = next(o for o in verdict.results if o.id == "I4")
-    assert i4.role == "gate" and i4.status == "fail"
+    assert i4.role == "gate" and i4.status == "fail", i4.error
     assert verdict.verdict == "fail" and verdict.exit_code == 1
     assert dict(verdict.demoted) == decision.to_manifest()["demoted"] and list(verdict.demoted) == ["I2", "I3"]

@@ -79,7 +79,7 @@ def test_a_crashing_judge_is_caught_and_recorded(monkeypatch):
     outcomes = invariants.judge_all(EMPTY, LIMITS, gates={"I4"})
     crashed = outcomes[-1]
     assert crashed.id == "I99"
-    assert crashed.status == "inconclusive"
+    assert crashed.status == "error" and crashed.result.status == "inconclusive"
     assert "ZeroDivisionError: divided by nothing" in crashed.error
     assert outcomes[3].error is None  # the others still ran
 

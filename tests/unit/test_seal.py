@@ -74,3 +74,15 @@ def test_a_file_missing_at_seal_time_stays_a_problem(tmp_path):
     block = seal(run_dir, expected_artifacts(SHAPE), "t")
     assert block["missing"] == ["settle.json"]
     assert "already missing" in verify(run_dir, expected_artifacts(SHAPE), block).problems["settle.json"]
+
+
+def test_an_append_only_log_may_grow_after_the_seal_but_not_change_what_was_sealed(tmp_path):
+    run_dir = _run_dir(tmp_path)
+    block = seal(run_dir, expected_artifacts(SHAPE), "t")
+    with open(run_dir / "health.csv", "a") as handle:
+        handle.write("probe,while,judging\n")  # the observer keeps probing during judging
+    assert verify(run_dir, expected_artifacts(SHAPE), block).problems == {}
+    (run_dir / "health.csv").write_text("rewritten from the start\n" * 5)
+    assert verify(run_dir, expected_artifacts(SHAPE), block).problems["health.csv"].startswith("altered")
+    (run_dir / "snapshot-local.json").write_text((run_dir / "snapshot-local.json").read_text() + " ")
+    assert "snapshot-local.json" in verify(run_dir, expected_artifacts(SHAPE), block).problems
