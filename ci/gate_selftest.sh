@@ -20,6 +20,7 @@ drop_429|s3|4||I4 I6
 crash|s1|4|WARMUP_S=30|I5
 conflict_drop|mutate|4|HOT_FRACTION=0.3 MUTATE_PERIOD_SEC=2|I4 I6
 parked_gate|mutate|4|MUTATE_PERIOD_SEC=3|I7
+lose_comment|s1|4|WARMUP_S=30|I4 I6
 '
 wanted="$*"
 status=0

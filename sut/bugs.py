@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-KNOWN_BUGS = ("stall", "leak", "no_restore", "clobber", "drop_429", "crash", "conflict_drop", "parked_gate")
+KNOWN_BUGS = ("stall", "leak", "no_restore", "clobber", "drop_429", "crash", "conflict_drop", "parked_gate",
+              "lose_comment")
 
 
 class UnknownBugError(ValueError):

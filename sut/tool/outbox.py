@@ -9,7 +9,9 @@ about an older one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sut.tool.db import ToolDb
 
@@ -30,6 +32,10 @@ class PendingRow:
         return {"ioId": self.io_id, "result": self.result, "comments": self.comments,
                 "baseVersion": self.base_version}
 
+    def applied_item(self, cloud_version: int) -> dict[str, object]:
+        """What the cloud stored when it applied this row: the pushed value at `cloud_version`."""
+        return {"ioId": self.io_id, "version": cloud_version, "result": self.result, "comments": self.comments}
+
     def _match(self) -> tuple[object, ...]:
         return (self.io_id, self.updated_at, self.result, self.comments)
 
@@ -47,14 +53,21 @@ class Outbox:
         return [PendingRow(r["ioId"], r["result"], r["comments"], int(r["baseVersion"] or 0),
                            int(r["attempts"] or 0), int(r["conflicts"] or 0), r["updatedAt"]) for r in rows]
 
-    def settle_applied(self, row: PendingRow, cloud_version: int) -> bool:
-        """The cloud stored this value at `cloud_version`. True when the row is gone (not re-written)."""
+    def settle_applied(self, row: PendingRow, cloud_version: int,
+                       adopt_answer: Mapping[str, Any] | None = None) -> bool:
+        """The cloud stored this value at `cloud_version`. True when the row is gone (not re-written).
+
+        `adopt_answer` is the planted bug `lose_comment`: the push answer to build the
+        "canonical copy" from (see `_adopt_cloud_copy`); None in the correct tool.
+        """
         with self._db.write() as conn:
             deleted = conn.execute(f"DELETE FROM PendingSyncs WHERE {_SAME_ROW}", row._match()).rowcount == 1
             if not deleted:
                 # A newer edit waits in the row: it must be pushed against the version we just made.
                 conn.execute("UPDATE PendingSyncs SET baseVersion = ? WHERE ioId = ?", (cloud_version, row.io_id))
             conn.execute("UPDATE Ios SET version = MAX(version, ?) WHERE id = ?", (cloud_version, row.io_id))
+            if deleted and adopt_answer is not None:
+                _adopt_cloud_copy(conn, row, adopt_answer)
             return deleted
 
     def rebase(self, row: PendingRow, cloud_version: int, error: str) -> int:
@@ -89,6 +102,22 @@ class Outbox:
     def delete(self, io_id: int) -> None:
         with self._db.write() as conn:
             conn.execute("DELETE FROM PendingSyncs WHERE ioId = ?", (io_id,))
+
+
+def _adopt_cloud_copy(conn: sqlite3.Connection, row: PendingRow, answer: Mapping[str, Any]) -> None:
+    """Planted bug `lose_comment`: keep the result, lose the comment.
+
+    The historic tool, once the cloud applied a row, "adopted the cloud's canonical
+    copy" of the IO. That code was written against the *conflict* answer, which
+    carries the cloud's `result` and `comments`; the *applied* answer carries only
+    `ioId`, `status` and `version`. The result was taken from the row just pushed
+    (the developer knew the cloud had stored it), the comment from the answer, where
+    it is missing: the local comment becomes NULL while the cloud keeps it. Only a
+    row that was not re-written meanwhile is adopted (a newer edit keeps its value),
+    so it strikes exactly when the field thinks the IO is in sync.
+    """
+    conn.execute("UPDATE Ios SET result = ?, comments = ? WHERE id = ?",
+                 (row.result, answer.get("comments"), row.io_id))
 
 
 def _conflicts(conn: sqlite3.Connection, io_id: int) -> int:

@@ -53,15 +53,23 @@ def normalise_cloud_io(io: dict[str, Any]) -> dict[str, Any]:
 
 
 def fields_to_apply(local: dict[str, Any], has_outbox_row: bool, cloud: dict[str, Any], *,
-                    clobber: bool = False) -> dict[str, Any]:
+                    clobber: bool = False, skip_echo: bool = False) -> dict[str, Any]:
     """The local columns a pulled cloud IO should change (empty: nothing to do).
 
     Field values follow the cloud only for IOs with no outbox row, and only when the
     cloud copy is not older than ours: a pull fetched before a push landed must not
     roll the IO back. `clobber` is the planted bug that skips both guards.
+
+    A copy at the version we already hold is taken too: it is normally the same
+    value, and when it is not, the cloud's is the one that was stored. `skip_echo`
+    is the second half of the planted bug `lose_comment`: the historic tool, sure it
+    had adopted the cloud's copy when its push was applied (outbox.py), skipped the
+    feed's echo of its own push, so the comment it had blanked never came back.
     """
     changes = {f: cloud[f] for f in METADATA_FIELDS if local.get(f) != cloud[f]}
-    take_values = clobber or (not has_outbox_row and cloud["version"] >= int(local.get("version") or 0))
+    local_version = int(local.get("version") or 0)
+    current = cloud["version"] > local_version if skip_echo else cloud["version"] >= local_version
+    take_values = clobber or (not has_outbox_row and current)
     if take_values:
         changes.update({f: cloud[f] for f in FIELD_VALUE_FIELDS
                         if local.get(f) != cloud[f] and not (f == "updatedAt" and cloud[f] is None)})
@@ -109,12 +117,13 @@ class PullWorker:
             return max(delay, self._config.pull_interval_s)
         self._backoff.reset()
         self.last_error = None
-        changed = self.apply(ios, cursor, clobber=clobber)
+        changed = self.apply(ios, cursor, clobber=clobber, skip_echo=self._config.has_bug("lose_comment"))
         if changed or full:
             self._events.emit("pull.applied", count=changed, full=full, received=len(ios), cursor=cursor)
         return self._config.pull_interval_s
 
-    def apply(self, cloud_ios: list[dict[str, Any]], cursor: int, *, clobber: bool = False) -> int:
+    def apply(self, cloud_ios: list[dict[str, Any]], cursor: int, *, clobber: bool = False,
+              skip_echo: bool = False) -> int:
         """Apply pulled IOs and store the cursor in one transaction; returns how many IOs changed."""
         changed = 0
         with self._db.write() as conn:
@@ -126,7 +135,7 @@ class PullWorker:
                 if raw.get("deleted"):
                     changed += _retire(conn, cloud["id"])
                     continue
-                changed += _merge(conn, cloud, clobber)
+                changed += _merge(conn, cloud, clobber, skip_echo)
             conn.execute("INSERT INTO SyncState (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
                          " SET value = excluded.value", (cursor_key(self._config.subsystem_id), str(cursor)))
         return changed
@@ -142,7 +151,7 @@ def _retire(conn: sqlite3.Connection, io_id: int) -> int:
     return conn.execute("DELETE FROM Ios WHERE id = ?", (io_id,)).rowcount
 
 
-def _merge(conn: sqlite3.Connection, cloud: dict[str, Any], clobber: bool) -> int:
+def _merge(conn: sqlite3.Connection, cloud: dict[str, Any], clobber: bool, skip_echo: bool) -> int:
     local_row = conn.execute("SELECT * FROM Ios WHERE id = ?", (cloud["id"],)).fetchone()
     if local_row is None:
         columns = list(cloud)
@@ -150,7 +159,7 @@ def _merge(conn: sqlite3.Connection, cloud: dict[str, Any], clobber: bool) -> in
                      [cloud[c] for c in columns])
         return 1
     has_row = conn.execute("SELECT 1 FROM PendingSyncs WHERE ioId = ?", (cloud["id"],)).fetchone() is not None
-    changes = fields_to_apply(dict(local_row), has_row, cloud, clobber=clobber)
+    changes = fields_to_apply(dict(local_row), has_row, cloud, clobber=clobber, skip_echo=skip_echo)
     if clobber and has_row:
         # Planted bug `clobber`: "the cloud copy is the truth" - the unsynced local edit is discarded.
         conn.execute("DELETE FROM PendingSyncs WHERE ioId = ?", (cloud["id"],))

@@ -4,7 +4,9 @@ Outcome rules (docs/contracts.md section 3):
 - transient (429, 5xx, network): the whole batch waits with capped exponential
   backoff, honouring Retry-After; such rows are never parked or dropped;
 - applied: the row goes, unless a newer edit re-wrote it meanwhile; the local
-  version follows the cloud's;
+  version follows the cloud's; `sync.pushed` names each applied item with the
+  value and version the cloud stored (`appliedItems`), so the event log alone
+  tells whether a write reached the cloud before the tool was wiped;
 - conflict: rebase on the cloud's version and try again; at the conflict cap the
   row is parked (kind `conflict`), kept for a human;
 - rejected: parked (kind `business`) with the cloud's reason.
@@ -34,6 +36,7 @@ class PushTally:
     rejected: int = 0
     other: int = 0
     dropped: list[int] = field(default_factory=list)
+    applied_items: list[dict[str, object]] = field(default_factory=list)
 
 
 class PushWorker:
@@ -68,7 +71,7 @@ class PushWorker:
         self.last_error = None
         tally = self._settle(batch, results)
         self._events.emit("sync.pushed", count=len(batch), applied=tally.applied,
-                          conflicts=tally.conflicts, rejected=tally.rejected)
+                          conflicts=tally.conflicts, rejected=tally.rejected, appliedItems=tally.applied_items)
         # A full batch means more is probably waiting: keep draining without a pause.
         return 0.0 if len(batch) == BATCH_LIMIT else self._config.push_interval_s
 
@@ -106,8 +109,9 @@ class PushWorker:
                                       reason=f"result names IO {outcome.io_id}, expected IO {row.io_id}")
             if outcome.status == "applied":
                 assert outcome.version is not None
-                self._outbox.settle_applied(row, outcome.version)
+                self._on_applied(row, outcome.version, item)
                 tally.applied += 1
+                tally.applied_items.append(row.applied_item(outcome.version))
             elif outcome.status == "conflict":
                 assert outcome.version is not None
                 self._on_conflict(row, outcome.version)
@@ -119,6 +123,12 @@ class PushWorker:
                 self._count_failure(row, f"unusable push result for IO {row.io_id}: {outcome.reason}")
                 tally.other += 1
         return tally
+
+    def _on_applied(self, row: PendingRow, cloud_version: int, answer: dict[str, Any]) -> None:
+        # Planted bug `lose_comment`: the outbox adopts a "canonical copy" built from this answer
+        # (outbox.py, `_adopt_cloud_copy`); the pull then skips the echo (pull.py, `skip_echo`).
+        adopt = answer if self._config.has_bug("lose_comment") else None
+        self._outbox.settle_applied(row, cloud_version, adopt_answer=adopt)
 
     def _on_conflict(self, row: PendingRow, cloud_version: int) -> None:
         cap = self._config.conflict_cap

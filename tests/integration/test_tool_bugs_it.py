@@ -243,3 +243,31 @@ def test_parked_gate_bug_stops_every_pull(tmp_path, tool_seed_dir, io_picker, cl
         wait_until(lambda: tool.io(other)["description"] == "renamed after the parking", timeout=10,
                    what="the pull")
 
+
+
+# ---- lose_comment ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("on", ON_OFF)
+def test_lose_comment_bug_keeps_the_result_and_blanks_the_synced_comment(tmp_path, tool_seed_dir, io_picker,
+                                                                         cloud, tools, on):
+    tool = launch(tools, tmp_path, tool_seed_dir, "lose_comment", on, cloud=cloud)
+    io_id, marker = io_picker.take(), io_picker.take()
+    since = tool.service.mark()
+    assert tool.mark(io_id, "Failed", "no 24V at terminal X2").status_code == 200
+    pushed = tool.service.wait_event("sync.pushed", lambda e: any(i["ioId"] == io_id for i in e["appliedItems"]),
+                                     after=since)
+    version = next(i["version"] for i in pushed["appliedItems"] if i["ioId"] == io_id)
+    remote = cloud.io(io_id)
+    assert (remote["result"], remote["comments"], remote["version"]) == ("Failed", "no 24V at terminal X2", version)
+    wait_until(lambda: tool.outbox_row(io_id) is None, what="the row to go")
+    # An office edit made after the push: once it is local, the pull has read the feed past the push, so
+    # the cloud's copy of the pushed row had its chance to bring the comment back.
+    cloud.patch(marker, description="edited after the push")
+    wait_until(lambda: tool.io(marker)["description"] == "edited after the push", what="the pull past the push")
+    local = tool.io(io_id)
+    assert (local["result"], local["version"], local["pending"]) == ("Failed", version, None)
+    if on:
+        assert local["comments"] in (None, ""), local  # the field believes it is in sync, and is not
+        assert cloud.io(io_id)["comments"] == "no 24V at terminal X2"
+    else:
+        assert local["comments"] == "no 24V at terminal X2"

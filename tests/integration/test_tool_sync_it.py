@@ -65,6 +65,35 @@ def test_conflict_is_rebased_and_applied(make_tool, cloud, io_picker):
     assert not tool.service.named("sync.parked") and not tool.service.named("sync.dropped")
 
 
+def applied_items(tool, since=0):
+    """Every item the tool's `sync.pushed` events say the cloud applied, in order."""
+    return [item for e in tool.service.named("sync.pushed")[since:] for item in e["appliedItems"]]
+
+
+def test_pushed_events_name_what_the_cloud_applied(make_tool, cloud, io_picker):
+    tool = make_tool(TOOL_PULL_INTERVAL_S="3600")  # no pull may refresh the stale IO's version first
+    fresh, stale, spare = io_picker.take(), io_picker.take(), io_picker.take(spare=True)
+    edited = cloud.patch(stale, comments="edited in the office")  # the field's copy is one version behind
+    tool.mark(fresh, "Failed", "no 24V at terminal X2")
+    tool.mark(stale, "Passed", "checked in the field")
+    tool.mark(spare, "Passed", "looks fine")  # the cloud refuses it: SPARE cannot be Passed
+    tool.service.wait_event("sync.parked", lambda e: e["ioId"] == spare)
+    wait_until(lambda: {i["ioId"] for i in applied_items(tool)} >= {fresh, stale}, what="both applied")
+    pushes = tool.service.named("sync.pushed")
+    assert all(len(e["appliedItems"]) == e["applied"] for e in pushes)
+    assert any(e["conflicts"] for e in pushes) and any(e["rejected"] for e in pushes)
+    # The conflicting first attempt and the rejected spare are never named as applied.
+    assert all(stale not in {i["ioId"] for i in e["appliedItems"]} for e in pushes if e["conflicts"])
+    assert spare not in {i["ioId"] for i in applied_items(tool)}
+    named = {i["ioId"]: i for i in applied_items(tool)}
+    for io_id, result, comments in ((fresh, "Failed", "no 24V at terminal X2"),
+                                    (stale, "Passed", "checked in the field")):
+        remote = cloud.io(io_id)
+        assert named[io_id] == {"ioId": io_id, "version": remote["version"], "result": result, "comments": comments}
+        assert (remote["result"], remote["comments"]) == (result, comments)
+    assert named[stale]["version"] == edited["version"] + 1  # applied on the rebased try
+
+
 def test_business_rejection_parks_and_keeps_the_row(make_tool, cloud, io_picker):
     tool = make_tool()
     spare = io_picker.take(spare=True)

@@ -45,6 +45,14 @@ def test_an_older_cloud_copy_never_rolls_the_io_back():
     assert fields_to_apply({**LOCAL, "version": 3}, False, cloud_io(version=2)) == {}
 
 
+def test_a_copy_at_the_version_we_hold_is_taken_unless_echoes_are_skipped():
+    held = {**LOCAL, "result": "Failed", "comments": None, "version": 2}
+    assert fields_to_apply(held, False, cloud_io())["comments"] == "from cloud"
+    # The second half of the planted lose_comment bug: the feed's echo of our own push is ignored.
+    assert fields_to_apply(held, False, cloud_io(), skip_echo=True) == {}
+    assert fields_to_apply(held, False, cloud_io(version=3), skip_echo=True)["comments"] == "from cloud"
+
+
 def test_clobber_bug_overwrites_pending_values():
     assert fields_to_apply(LOCAL, True, cloud_io(), clobber=True)["result"] == "Passed"
 

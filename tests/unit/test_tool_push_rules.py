@@ -125,6 +125,71 @@ def test_permanent_batch_failures_park_as_other_at_the_retry_cap(tmp_path):
     assert db.parked_rows()[0]["kind"] == "other" and "HTTP 401" in db.parked_rows()[0]["reason"]
 
 
+def by_io(answers):
+    """A reply that answers each pushed item by its IO id."""
+    return lambda item: answers[item["ioId"]](item)
+
+
+def applied_at(version):
+    return lambda item: {"ioId": item["ioId"], "status": "applied", "version": version}
+
+
+def rejected(reason):
+    return lambda item: {"ioId": item["ioId"], "status": "rejected", "reason": reason}
+
+
+def test_pushed_event_names_exactly_the_applied_items_with_the_stored_values(tmp_path):
+    cloud = ScriptedCloud(by_io({1: applied_at(4), 2: conflict_at(7), 3: rejected("SPARE cannot be Passed"),
+                                 4: applied_at(3)}))
+    db, worker, events = setup(tmp_path, cloud)
+    db.mark_io(1, "Failed", "no 24V", "2026-11-22T04:00:00.001Z")
+    db.mark_io(2, "Passed", "conflicting", "2026-11-22T04:00:00.002Z")
+    db.mark_io(3, "Passed", "spare", "2026-11-22T04:00:00.003Z")
+    db.mark_io(4, None, "", "2026-11-22T04:00:00.004Z")  # Cleared is pushed, and stored, as null
+    worker.run_once()
+    (pushed,) = events_named(events(), "sync.pushed")
+    assert (pushed["count"], pushed["applied"], pushed["conflicts"], pushed["rejected"]) == (4, 2, 1, 1)
+    assert pushed["appliedItems"] == [
+        {"ioId": 1, "version": 4, "result": "Failed", "comments": "no 24V"},
+        {"ioId": 4, "version": 3, "result": None, "comments": ""},
+    ]
+
+
+def test_pushed_event_lists_no_items_when_nothing_was_applied(tmp_path):
+    cloud = ScriptedCloud(conflict_at(7))
+    db, worker, events = setup(tmp_path, cloud)
+    db.mark_io(2, "Passed", "", "2026-11-22T04:00:00.000Z")
+    worker.run_once()
+    assert events_named(events(), "sync.pushed")[0]["appliedItems"] == []
+
+
+@pytest.mark.parametrize("bug", [True, False])
+def test_lose_comment_bug_blanks_the_local_comment_of_an_applied_row(tmp_path, bug):
+    cloud = ScriptedCloud(applied_at(2))
+    db, worker, events = setup(tmp_path, cloud, bugs=["lose_comment"] if bug else [])
+    db.mark_io(2, "Failed", "no 24V", "2026-11-22T04:00:00.000Z")
+    worker.run_once()
+    io = db.get_io(2)
+    assert (io["result"], io["version"], io["comments"]) == ("Failed", 2, None if bug else "no 24V")
+    assert outbox_rows(db) == {}
+    # The event still says what the cloud stored: the comment is in the cloud, only the field lost it.
+    assert events_named(events(), "sync.pushed")[0]["appliedItems"][0]["comments"] == "no 24V"
+
+
+def test_lose_comment_bug_spares_a_row_re_written_during_the_push(tmp_path):
+    def applied_after_a_new_edit(item):
+        db.mark_io(2, "Failed", "relay replaced", "2026-11-22T04:00:01.000Z")  # the technician, mid-flight
+        return {"ioId": item["ioId"], "status": "applied", "version": 2}
+
+    cloud = ScriptedCloud(applied_after_a_new_edit)
+    db, worker, _ = setup(tmp_path, cloud, bugs=["lose_comment"])
+    db.mark_io(2, "Failed", "no 24V", "2026-11-22T04:00:00.000Z")
+    worker.run_once()
+    io = db.get_io(2)
+    assert (io["result"], io["comments"], io["pending"]) == ("Failed", "relay replaced", "active")
+    assert outbox_rows(db)[2]["baseVersion"] == 2
+
+
 @pytest.mark.parametrize("batch_full", [True, False])
 def test_a_full_batch_is_followed_at_once(tmp_path, batch_full):
     cloud = ScriptedCloud(lambda item: {"ioId": item["ioId"], "status": "applied", "version": 9})
