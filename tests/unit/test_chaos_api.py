@@ -93,7 +93,7 @@ def test_fault_is_applied_journaled_and_calm_restores_it(rig):
     assert calm["running"] == {"tool": True}
     assert client.post("/calm", headers=AUTH).get_json()["restored"] == []
     events = client.get("/events", headers=AUTH).get_json()
-    assert [e["step"] for e in events["events"]] == ["planned", "applied", "restored"]
+    assert [e["step"] for e in events["events"]] == ["planned", "intent", "applied", "restored"]
     assert (
         client.post("/faults/pause", json={"target": "tool", "duration": 1}, headers=AUTH).status_code == 409
     )
