@@ -4,6 +4,11 @@ Every line is flushed as it is written, so a crash of the chaos service leaves e
 on disk, and the judges can still count what was applied. The reader never raises on a bad line:
 a truncated last line (the writer died mid-write) or a stray edit is reported as a problem and
 skipped, because one bad line must not cost the whole run its verdict.
+
+Steps, in a fault's life: `planned`; `intent` (written just before the runtime is touched, with
+kind, target, params and duration: what a later `battle restore RUN_DIR` needs to undo it if the
+harness dies between apply and restore); then `applied` and `restored`, or `failed` with the error.
+A fault with an `intent` and no `restored` may still be in effect.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import IO, Any
 from battle.chaos.errors import ChaosError
 
 SCHEMA = 1
-STEPS = ("planned", "applied", "restored", "failed")
+STEPS = ("planned", "intent", "applied", "restored", "failed")
 _REQUIRED = ("ts", "fault", "kind", "target", "step")
 
 

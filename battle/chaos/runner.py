@@ -8,6 +8,14 @@ Failure policy (each recorded in the ledger as step "failed" with the error):
 - an apply that fails is undone at once (restore is idempotent), so a half-applied fault (tool
   killed, erase failed) does not leave the system down for the rest of the soak;
 - a restore that fails is retried a few times, and calm retries it once more and reports it.
+
+Before a fault touches the runtime its restore intent is journaled (step "intent": kind, target,
+params, duration), so a harness killed between apply and restore leaves on disk what to undo.
+
+One fault per target at a time: a second fault on a target that has one active would be undone by
+the first one's restore while the ledger still called it active. The API refuses it (TargetBusy →
+409); a plan fault that meets one (the plan generator never overlaps faults on a target, so only an
+API fault or a restore that keeps failing can cause it) is journaled "failed" and not applied.
 """
 
 from __future__ import annotations
@@ -32,6 +40,18 @@ _APPLY, _RESTORE = 1, 0  # at the same instant a restore goes first: it frees th
 
 class CalmedError(ChaosError):
     """Chaos was calmed (end of soak): no new fault is accepted."""
+
+
+class TargetBusy(ChaosError):
+    """The target already has an active fault: a second one would be undone by the first's restore."""
+
+    def __init__(self, target: str, active: Mapping[str, Any]) -> None:
+        self.target = target
+        self.active = {"fault": active["id"], "kind": active["kind"], "target": target}
+        super().__init__(
+            f"target {target!r} already has fault {active['id']} ({active['kind']}) active; one fault per "
+            "target at a time (its restore would undo a second one); retry after it is restored"
+        )
 
 
 @dataclass(frozen=True)
@@ -195,8 +215,22 @@ class PlanRunner:
         else:
             self._restore(fault)
 
+    def _active_on(self, target: str) -> dict[str, Any] | None:
+        """The fault active on `target` (applied, not yet restored, or whose restore failed), if any."""
+        for active in self._active.values():
+            if active.fault["target"] == target:
+                return active.fault
+        return None
+
     def _apply(self, fault: dict[str, Any]) -> bool:
+        busy = self._active_on(fault["target"])
+        if busy is not None:  # inject() refuses this before journaling; only a plan fault gets here
+            self._fail(fault, f"not applied: {TargetBusy(fault['target'], busy)}")
+            return False
         kind = get_kind(fault["kind"])
+        # Journaled before the runtime is touched: if the harness dies mid-apply, the ledger still
+        # says what may be in effect and how to undo it (kind, target, params, duration).
+        self._ledger.record(fault, "intent")
         try:
             kind.apply(self._driver, self._proxy, fault)
         except Exception as exc:  # any driver/engine failure: journal it, keep the plan going
@@ -243,8 +277,9 @@ class PlanRunner:
     ) -> dict[str, Any]:
         """Apply one fault now and restore it after `duration`; returns {"fault", "applied", "error"}.
 
-        Raises FaultSpecError (bad kind/target/params), TargetRefused (outside the allowlist) or
-        CalmedError (after calm) — in each case nothing was done.
+        Raises FaultSpecError (bad kind/target/params), TargetRefused (outside the allowlist),
+        TargetBusy (the target has an active fault) or CalmedError (after calm) — in each case
+        nothing was done and nothing journaled.
         """
         with self._lock:
             if self._calmed:
@@ -263,6 +298,9 @@ class PlanRunner:
                 allowed = self._driver.allowlist()
                 if target not in allowed:
                     raise TargetRefused(target, allowed)
+            busy = self._active_on(target)
+            if busy is not None:
+                raise TargetBusy(target, busy)
             while fault["id"] in self._faults:
                 fault["id"] = f"api{next(self._api_ids):03d}"
             fault["at"] = round(self._elapsed(), 3)

@@ -5,10 +5,19 @@ In the Docker stack: `serve_chaos(ChaosServiceConfig.from_env(), docker_driver_f
 `serve_chaos(config, driver, proxy_client)` blocks until SIGTERM/SIGINT and calms before exiting,
 so stopping the chaos service never leaves a fault behind. `ChaosService` is the same thing
 without blocking, for the local backend (run in-process) and tests.
+
+It listens on loopback unless CHAOS_HOST says otherwise (the compose stack sets it, see
+docker-compose.battle.yml). waitress reads a request's whole body (past 512 KB into a temporary
+file) before the app runs, so a token check in the app alone would come after reading whatever an
+unauthenticated client sends. The server's parser therefore applies the API's `gate` (token, then
+Content-Length, at most 64 KiB) as soon as the headers are in, answers a refusal itself and closes
+the connection without reading the body; `max_request_body_size` bounds what waitress reads in any
+case to the same 64 KiB.
 """
 
 from __future__ import annotations
 
+import http
 import json
 import os
 import signal
@@ -20,13 +29,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from battle.chaos.api import create_chaos_app
+import waitress
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.utilities import Error as WaitressError
+
+from battle.chaos.api import MAX_BODY_BYTES, create_chaos_app, gate
 from battle.chaos.drivers import RuntimeDriver
 from battle.chaos.errors import ChaosError
 from battle.chaos.ledger import Ledger
 from battle.chaos.runner import PlanRunner
 
 _EMPTY_PLAN: dict[str, Any] = {"schema": 1, "faults": []}
+DEFAULT_HOST = "127.0.0.1"  # loopback unless told: the stack names its network explicitly
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,7 @@ class ChaosServiceConfig:
     token: str
     ledger_path: Path  # runs/<id>/injected.jsonl
     plan_path: Path | None = None  # runs/<id>/plan.json; None = API-only
-    host: str = "0.0.0.0"
+    host: str = DEFAULT_HOST
     port: int = 8088  # 0 = any free port
     plan_start: str = "boot"  # "boot": the plan begins when the service starts; "api": on POST /plan/start
     proxy_url: str | None = None  # cloud-proxy control API, e.g. http://cloud-proxy:8091
@@ -61,7 +76,7 @@ class ChaosServiceConfig:
             token=env.get("CHAOS_TOKEN", ""),
             ledger_path=Path(env.get("CHAOS_LEDGER_FILE", "injected.jsonl")),
             plan_path=Path(plan) if plan else None,
-            host=env.get("CHAOS_HOST", "0.0.0.0"),
+            host=env.get("CHAOS_HOST", DEFAULT_HOST),
             port=port,
             plan_start=env.get("CHAOS_PLAN_START", "boot"),
             proxy_url=env.get("CHAOS_PROXY_URL") or None,
@@ -104,6 +119,60 @@ def docker_driver_for(config: ChaosServiceConfig) -> RuntimeDriver:
     return DockerDriver.from_env(config.project, network=config.network, delay_file=config.plc_delay_file)
 
 
+class _Refusal(WaitressError):
+    """A refusal waitress answers itself, as JSON like the app's own errors."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = status
+        self.reason = http.HTTPStatus(status).phrase
+
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+        body = json.dumps({"error": self.body}).encode("utf-8")
+        return f"{self.code} {self.reason}", [("Content-Type", "application/json")], body
+
+
+def gated_channel(token: str) -> type[HTTPChannel]:
+    """A waitress channel whose parser applies the API's gate once the headers are in."""
+
+    class GatedParser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            try:
+                super().parse_header(header_plus)
+            except ParsingError:
+                # waitress refuses e.g. a Content-Length that is not all digits; once the request
+                # line is read, the gate answers first (401 without the token, else its own 400).
+                if getattr(self, "path", None) is None or not self._refused():
+                    raise
+                return
+            self._refused()
+
+        def _refused(self) -> bool:
+            refused = gate(
+                self.path,
+                self.headers.get("X_CHAOS_TOKEN"),  # waitress's spelling of X-Chaos-Token
+                self.headers.get("CONTENT_LENGTH"),
+                bool(getattr(self, "chunked", False)),  # set by waitress for Transfer-Encoding: chunked
+                token,
+            )
+            if refused is None:
+                return False
+            self.error = _Refusal(*refused)
+            # Read none of the body: no receiver and no length, so the request completes with the
+            # headers; no "100 Continue" to invite it. The error task answers and closes.
+            self.body_rcv = None
+            self.content_length = 0
+            self.chunked = False
+            self.expect_continue = False
+            self.connection_close = True
+            return True
+
+    class GatedChannel(HTTPChannel):
+        parser_class = GatedParser
+
+    return GatedChannel
+
+
 class ChaosService:
     def __init__(
         self,
@@ -114,8 +183,6 @@ class ChaosService:
         plan: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        import waitress
-
         self.config = config
         self.ledger = Ledger(config.ledger_path)
         self.runner = PlanRunner(
@@ -126,7 +193,12 @@ class ChaosService:
             clock,
         )
         self.app = create_chaos_app(self.runner, driver, config.ledger_path, config.token)
-        self._server = waitress.create_server(self.app, host=config.host, port=config.port, threads=4)
+        # waitress refuses a Content-Length >= max_request_body_size: +1 makes 64 KiB itself pass,
+        # as the gate does.
+        self._server = waitress.create_server(
+            self.app, host=config.host, port=config.port, threads=4, max_request_body_size=MAX_BODY_BYTES + 1
+        )
+        self._server.channel_class = gated_channel(config.token)  # before the first accept (in start)
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
 

@@ -162,7 +162,7 @@ def load_faults(path: Path, problems: Problems) -> tuple[Fault, ...]:
         try:
             entry = by_id.setdefault(str(record["fault"]), {
                 "kind": record["kind"], "target": record["target"], "params": record.get("params") or {},
-                "planned": None, "applied": None, "restored": None, "failed": None, "duration": None})
+                "planned": None, "intent": None, "applied": None, "restored": None, "failed": None, "duration": None})
             if isinstance(record.get("duration"), int | float) and not isinstance(record["duration"], bool):
                 entry["duration"] = float(record["duration"])
             if record["step"] == "failed":

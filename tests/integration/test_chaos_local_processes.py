@@ -230,6 +230,7 @@ def test_chaos_service_injects_restores_and_calms_on_real_processes(stack):
         events = requests.get(base + "/events", headers=auth, timeout=5).json()["events"]
         assert [(e["fault"], e["step"]) for e in events] == [
             ("f001", "planned"),
+            ("f001", "intent"),
             ("f001", "applied"),
             ("f001", "restored"),
         ]

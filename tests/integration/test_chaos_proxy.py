@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -203,6 +204,33 @@ def test_control_api_needs_the_token_and_validates(proxy):
     assert bad.status_code == 400 and "dropRate" in bad.json()["error"]
     assert control.set_mode({"mode": "cut"})["name"] == "cut"
     assert control.get_mode()["cut"] is True
+
+
+@pytest.mark.parametrize(
+    ("framing", "needle"),
+    [
+        ("Content-Length: -5\r\n", "Content-Length"),
+        ("Content-Length: abc\r\n", "Content-Length"),
+        ("Transfer-Encoding: chunked\r\n\r\nzz", "chunk size"),
+    ],
+)
+def test_data_path_answers_400_to_a_body_it_cannot_frame(proxy, framing, needle):
+    base, _, cloud_proxy = proxy
+    port = int(base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"POST /api/x HTTP/1.1\r\nHost: c\r\n{framing}\r\n".encode())
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 400") and needle.encode() in answer  # answered, then closed
+    assert Upstream.hits == [] and cloud_proxy.state.stats()["passed"] == 0
+
+
+def test_control_api_without_the_token_is_401_on_every_route_but_health(proxy):
+    _, control, _ = proxy
+    for path in ("/mode", "/stats", "/nowhere"):
+        assert requests.get(control._base + path, timeout=5).status_code == 401
+    assert requests.put(control._base + "/nowhere", json={}, timeout=5).status_code == 401
 
 
 def test_module_entry_point_prints_its_ports_and_stops_on_sigterm(upstream):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from battle.chaos.api import create_chaos_app
+from battle.chaos.api import MAX_BODY_BYTES, create_chaos_app, gate
 from battle.chaos.errors import ChaosError
 from battle.chaos.ledger import Ledger, read_ledger
 from battle.chaos.recording_driver import RecordingDriver, RecordingProxy
 from battle.chaos.runner import PlanRunner
+from battle.chaos.service import ChaosServiceConfig
 
 TOKEN = "s3cret"
 AUTH = {"X-Chaos-Token": TOKEN}
@@ -93,7 +94,7 @@ def test_fault_is_applied_journaled_and_calm_restores_it(rig):
     assert calm["running"] == {"tool": True}
     assert client.post("/calm", headers=AUTH).get_json()["restored"] == []
     events = client.get("/events", headers=AUTH).get_json()
-    assert [e["step"] for e in events["events"]] == ["planned", "applied", "restored"]
+    assert [e["step"] for e in events["events"]] == ["planned", "intent", "applied", "restored"]
     assert (
         client.post("/faults/pause", json={"target": "tool", "duration": 1}, headers=AUTH).status_code == 409
     )
@@ -139,3 +140,62 @@ def test_proxy_kinds_need_no_runtime_allowlist_entry_and_calm_checks_proxy_healt
     calm = client.post("/calm", headers=AUTH).get_json()
     assert calm["ok"] and calm["running"] == {"cloud-proxy": True} and proxy.mode["shape"] is None
     assert driver.calls == []
+
+
+def test_second_fault_on_a_busy_target_is_409_naming_the_active_fault(rig):
+    client, driver, _, ledger_path = rig
+    first = client.post("/faults/pause", json={"target": "tool", "duration": 30}, headers=AUTH)
+    assert first.status_code == 200
+    lines_before = ledger_path.read_text().count("\n")
+    second = client.post("/faults/power", json={"target": "tool", "duration": 5}, headers=AUTH)
+    assert second.status_code == 409
+    body = second.get_json()
+    assert body["active"] == {"fault": "api001", "kind": "pause", "target": "tool"} and body["target"] == "tool"
+    assert "api001 (pause)" in body["error"] and "one fault per target" in body["error"]
+    assert driver.methods() == [("pause", "tool")] and ledger_path.read_text().count("\n") == lines_before
+    # another target is not affected
+    assert client.post("/faults/power", json={"target": "plc-sim", "duration": 5}, headers=AUTH).status_code == 200
+
+
+def test_body_over_64_kib_is_413_naming_the_limit_and_nothing_happens(rig):
+    client, driver, _, ledger_path = rig
+    big = b'{"target": "tool", "duration": 1, "pad": "' + b"x" * (64 * 1024) + b'"}'
+    response = client.post("/faults/power", data=big, content_type="application/json", headers=AUTH)
+    assert response.status_code == 413 and "65536" in response.get_json()["error"]
+    assert driver.calls == [] and not ledger_path.exists()
+
+
+def test_token_is_checked_before_the_body_size(rig):
+    client, *_ = rig
+    big = b"x" * (128 * 1024)
+    response = client.post("/faults/power", data=big, content_type="application/json")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "length", "chunked", "expected"),
+    [
+        ("/faults/power", None, "100", False, 401),
+        ("/faults/power", "wrong", None, False, 401),
+        ("/faults/power", TOKEN, "abc", False, 400),
+        ("/faults/power", TOKEN, "-5", False, 400),
+        ("/faults/power", TOKEN, "5, 5", False, 400),
+        ("/faults/power", TOKEN, None, True, 400),
+        ("/faults/power", TOKEN, str(MAX_BODY_BYTES + 1), False, 413),
+        ("/faults/power", TOKEN, str(MAX_BODY_BYTES), False, None),
+        ("/faults/power", TOKEN, None, False, None),
+        ("/health", None, None, False, None),
+        ("/health", None, "104857600", False, 413),  # even the open route does not take a big body
+    ],
+)
+def test_gate_decides_from_the_headers_alone(path, token, length, chunked, expected):
+    refused = gate(path, token, length, chunked, TOKEN)
+    assert (refused[0] if refused else None) == expected
+    if refused is not None and expected != 401:
+        assert str(MAX_BODY_BYTES) in refused[1]  # every size/length message names the limit
+
+
+def test_chaos_service_binds_loopback_unless_told(tmp_path):
+    assert ChaosServiceConfig.from_mapping({"CHAOS_TOKEN": "t"}).host == "127.0.0.1"
+    assert ChaosServiceConfig(token="t", ledger_path=tmp_path / "x").host == "127.0.0.1"
+    assert ChaosServiceConfig.from_mapping({"CHAOS_TOKEN": "t", "CHAOS_HOST": "0.0.0.0"}).host == "0.0.0.0"

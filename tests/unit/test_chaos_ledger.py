@@ -95,3 +95,18 @@ def test_reader_reports_bad_lines_and_keeps_the_good_ones(tmp_path):
 def test_reader_on_a_missing_file_reports_it(tmp_path):
     read = read_ledger(tmp_path / "injected.jsonl")
     assert read.entries == () and "missing" in read.problems[0]
+
+
+def test_intent_step_is_written_and_read_back(tmp_path):
+    path = tmp_path / "injected.jsonl"
+    ledger = Ledger(path)
+    ledger.record({**FAULT, "duration": 12.5}, "intent")
+    ledger.close()
+    read = read_ledger(path)
+    assert read.problems == ()
+    assert read.entries[0]["step"] == "intent" and read.entries[0]["duration"] == 12.5
+
+
+def test_unknown_step_names_the_accepted_ones_including_intent(tmp_path):
+    with pytest.raises(ChaosError, match="planned, intent, applied, restored, failed"):
+        Ledger(tmp_path / "injected.jsonl").record(FAULT, "exploded")

@@ -70,3 +70,10 @@ def test_config_from_env_validates():
         ProxyConfig.from_env({"PROXY_UPSTREAM": "http://cloud:8081"})
     with pytest.raises(ProxyControlError, match="PROXY_CONTROL_PORT"):
         ProxyConfig.from_env({"PROXY_UPSTREAM": "http://c", "CHAOS_TOKEN": "t", "PROXY_CONTROL_PORT": "x"})
+
+
+def test_proxy_binds_loopback_unless_told():
+    base = {"PROXY_UPSTREAM": "http://cloud:8081", "CHAOS_TOKEN": "t"}
+    assert ProxyConfig.from_env(base).host == "127.0.0.1"
+    assert ProxyConfig(upstream="http://c", token="t").host == "127.0.0.1"
+    assert ProxyConfig.from_env({**base, "PROXY_HOST": "0.0.0.0"}).host == "0.0.0.0"

@@ -9,7 +9,7 @@ import pytest
 from battle.chaos.errors import FaultSpecError, TargetRefused
 from battle.chaos.ledger import Ledger, read_ledger
 from battle.chaos.recording_driver import RecordingDriver, RecordingProxy
-from battle.chaos.runner import CalmedError, PlanRunner
+from battle.chaos.runner import CalmedError, PlanRunner, TargetBusy
 
 SERVICES = ["tool", "plc-sim", "cloud", "cloud-proxy"]
 
@@ -54,7 +54,14 @@ def test_every_fault_is_planned_before_any_is_applied(tmp_path):
     runner.run_to_end()
     got = steps(tmp_path)
     assert got[:2] == [("f001", "planned"), ("f002", "planned")]
-    assert got[2:] == [("f002", "applied"), ("f002", "restored"), ("f001", "applied"), ("f001", "restored")]
+    assert got[2:] == [
+        ("f002", "intent"),
+        ("f002", "applied"),
+        ("f002", "restored"),
+        ("f001", "intent"),
+        ("f001", "applied"),
+        ("f001", "restored"),
+    ]
 
 
 def test_apply_at_at_and_restore_after_duration(tmp_path):
@@ -184,7 +191,12 @@ def test_inject_applies_now_and_restores_later(tmp_path):
     runner.run(stop_when_idle=True)
     assert driver.methods() == [("kill", "tool"), ("start", "tool")]
     assert driver.calls[-1].t - t == pytest.approx(4.0)
-    assert steps(tmp_path) == [("api001", "planned"), ("api001", "applied"), ("api001", "restored")]
+    assert steps(tmp_path) == [
+        ("api001", "planned"),
+        ("api001", "intent"),
+        ("api001", "applied"),
+        ("api001", "restored"),
+    ]
 
 
 def test_inject_refusals_do_nothing(tmp_path):
@@ -215,3 +227,114 @@ def test_calm_drops_pending_plan_faults(tmp_path):
 def test_rejects_a_plan_that_is_not_schema_1(tmp_path):
     with pytest.raises(Exception, match="schema 1"):
         PlanRunner({"faults": []}, RecordingDriver([]), None, Ledger(tmp_path / "x.jsonl"))
+
+
+# -- restore intent before apply ---------------------------------------------------------------
+
+
+class LedgerWatchingDriver(RecordingDriver):
+    """Records, at each runtime call, the ledger steps already on disk: the ordering that matters."""
+
+    def __init__(self, services, clock, ledger_path):
+        super().__init__(services, clock)
+        self.ledger_path = ledger_path
+        self.seen: list[tuple[str, str | None, list[tuple[str, str]]]] = []
+
+    def _enter(self, method, service, arg=None):
+        on_disk = [(e["fault"], e["step"]) for e in read_ledger(self.ledger_path).entries]
+        self.seen.append((method, service, on_disk))
+        super()._enter(method, service, arg)
+
+
+def watching(tmp_path, faults):
+    clock = FakeClock()
+    path = tmp_path / "injected.jsonl"
+    driver = LedgerWatchingDriver(SERVICES, clock, path)
+    plan = {"schema": 1, "faults": faults}
+    return PlanRunner(plan, driver, RecordingProxy(), Ledger(path), clock, clock.sleep), driver, path
+
+
+def test_restore_intent_is_on_disk_before_the_runtime_is_touched(tmp_path):
+    runner, driver, path = watching(tmp_path, [fault("f001", "delay", "plc-sim", 1, 5, {"delayMs": 40})])
+    runner.run_to_end()
+    method, _, on_disk = driver.seen[0]
+    assert method == "set_plc_delay" and on_disk == [("f001", "planned"), ("f001", "intent")]
+    intent = next(e for e in read_ledger(path).entries if e["step"] == "intent")
+    # enough to undo it without the plan: kind, target, params, duration
+    assert (intent["kind"], intent["target"], intent["params"], intent["duration"]) == (
+        "delay",
+        "plc-sim",
+        {"delayMs": 40},
+        5,
+    )
+    assert steps(tmp_path) == [("f001", "planned"), ("f001", "intent"), ("f001", "applied"), ("f001", "restored")]
+
+
+def test_injected_fault_journals_its_intent_before_apply_too(tmp_path):
+    runner, driver, _ = watching(tmp_path, [])
+    runner.inject("power", "tool", 3.0)
+    assert driver.seen[0] == ("kill", "tool", [("api001", "planned"), ("api001", "intent")])
+
+
+def test_a_harness_killed_mid_apply_leaves_the_intent_behind(tmp_path):
+    runner, driver, path = watching(tmp_path, [fault("f001", "wipe", "tool", 0, 30)])
+
+    def die(*_):  # the harness process dies inside the runtime call: nothing after it runs
+        raise SystemExit(137)
+
+    driver.wipe = die
+    with pytest.raises(SystemExit):
+        runner.run_to_end()
+    left = read_ledger(path).entries
+    assert [(e["fault"], e["step"]) for e in left] == [("f001", "planned"), ("f001", "intent")]
+    assert left[-1]["kind"] == "wipe" and left[-1]["target"] == "tool" and left[-1]["duration"] == 30
+
+
+# -- one fault per target ----------------------------------------------------------------------
+
+
+def test_inject_on_a_target_with_an_active_fault_is_409_material_and_does_nothing(tmp_path):
+    runner, driver, _, clock = make(tmp_path, [])
+    runner.inject("pause", "tool", 10.0)
+    with pytest.raises(TargetBusy) as busy:
+        runner.inject("power", "tool", 5.0)
+    assert "api001" in str(busy.value) and "pause" in str(busy.value) and "'tool'" in str(busy.value)
+    assert busy.value.active == {"fault": "api001", "kind": "pause", "target": "tool"}
+    assert driver.methods() == [("pause", "tool")]
+    assert [fid for fid, _ in steps(tmp_path)] == ["api001", "api001", "api001"]  # nothing for the refused one
+    # another target is free; the same target is free again once the first is restored
+    assert runner.inject("delay", "plc-sim", 1.0, {"delayMs": 5})["applied"]
+    clock.t += 10.0
+    runner.step()
+    assert runner.inject("power", "tool", 1.0)["applied"]
+    assert driver.methods()[-1] == ("kill", "tool")
+
+
+def test_overlapping_plan_fault_is_journaled_failed_and_not_applied(tmp_path):
+    runner, driver, _, _ = make(
+        tmp_path, [fault("f001", "pause", "tool", 0, 10), fault("f002", "power", "tool", 5, 2)]
+    )
+    runner.run_to_end()
+    assert driver.methods() == [("pause", "tool"), ("unpause", "tool")]
+    assert steps(tmp_path) == [
+        ("f001", "planned"),
+        ("f002", "planned"),
+        ("f001", "intent"),
+        ("f001", "applied"),
+        ("f002", "failed"),
+        ("f001", "restored"),
+    ]
+    error = next(e["error"] for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "failed")
+    assert error.startswith("not applied:") and "f001 (pause)" in error
+    assert runner.counts == {"applied": 1, "restored": 1, "failed": 1}
+
+
+def test_plan_fault_meeting_an_injected_fault_is_failed_not_applied(tmp_path):
+    runner, driver, _, clock = make(tmp_path, [fault("f001", "power", "tool", 2, 1)])
+    runner.begin_plan()
+    runner.inject("pause", "tool", 10.0)
+    clock.t += 2.0
+    runner.step()
+    assert driver.methods() == [("pause", "tool")]
+    failed = [e for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "failed"]
+    assert [e["fault"] for e in failed] == ["f001"] and "api001 (pause)" in failed[0]["error"]

@@ -177,3 +177,13 @@ def test_chaos_reads_the_plan_of_this_run_and_starts_it_on_request(stack):
     assert env["CHAOS_LEDGER_FILE"] == "/runs/${RUN_ID?set by ci/run_scenario.sh}/injected.jsonl"
     assert env["CHAOS_NETWORK"] == "${COMPOSE_PROJECT_NAME?set by ci/run_scenario.sh}_default"
     assert "run:/runs" in stack["services"]["chaos"]["volumes"]
+
+
+@pytest.mark.parametrize(("service", "knob"), [("chaos", "CHAOS_HOST"), ("cloud-proxy", "PROXY_HOST")])
+def test_control_apis_bind_the_stack_network_explicitly_and_are_not_published(stack, service, knob):
+    # Both bind loopback by default; in the stack the compose file says where, and 0.0.0.0 inside
+    # the container is loopback plus the stack network only as long as nothing is published or
+    # shares the host's network.
+    body = stack["services"][service]
+    assert env_of(stack, service)[knob] == "0.0.0.0"
+    assert "ports" not in body and "network_mode" not in body and "networks" not in body

@@ -72,3 +72,24 @@ def test_judge_recomputes_from_artifacts(tmp_path):
 def test_judge_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(GatherError, match="manifest"):
         judge_run_dir(tmp_path)
+
+
+def test_gather_reads_the_intent_step_without_a_problem(tmp_path):
+    # chaos journals the restore intent before applying; gather must neither choke on it nor call
+    # the fault applied because of it (a harness killed mid-apply leaves planned + intent only).
+    from battle.observer.gather import load_faults
+
+    path = tmp_path / "injected.jsonl"
+    ledger = Ledger(path)
+    done = {"id": "f001", "kind": "download", "target": "plc-sim", "params": {}, "duration": 5}
+    cut_short = {"id": "f002", "kind": "power", "target": "tool", "params": {}, "duration": 3}
+    for step in ("planned", "intent", "applied", "restored"):
+        ledger.record(done, step)
+    for step in ("planned", "intent"):
+        ledger.record(cut_short, step)
+    ledger.close()
+    problems: list[str] = []
+    faults = {f.fault: f for f in load_faults(path, problems)}
+    assert problems == []
+    assert faults["f001"].applied_at and faults["f001"].restored_at and faults["f001"].duration == 5.0
+    assert faults["f002"].planned_at and faults["f002"].applied_at is None and faults["f002"].failed is None

@@ -1,6 +1,6 @@
 """`python -m battle.chaos.proxy`: run the cloud-proxy until SIGTERM/SIGINT.
 
-Environment: PROXY_UPSTREAM (required), CHAOS_TOKEN (required), PROXY_HOST (0.0.0.0),
+Environment: PROXY_UPSTREAM (required), CHAOS_TOKEN (required), PROXY_HOST (127.0.0.1),
 PROXY_LISTEN_PORT (8090), PROXY_CONTROL_PORT (8091), PROXY_SEED (else SEED, else 1).
 Ports may be 0; the bound ports are printed as one JSON line on stdout:
 {"event": "proxy.listening", "listenPort": N, "controlPort": M, "upstream": URL}.

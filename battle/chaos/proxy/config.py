@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from battle.chaos.errors import ProxyControlError
 
-DEFAULT_HOST = "0.0.0.0"
+DEFAULT_HOST = "127.0.0.1"  # loopback unless told: the stack names its network explicitly (PROXY_HOST)
 DEFAULT_LISTEN_PORT = 8090
 DEFAULT_CONTROL_PORT = 8091
 

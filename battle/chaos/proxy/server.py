@@ -7,8 +7,12 @@ reset), then latency ± jitter and the bandwidth cost of both bodies are slept; 
 forwarded with a fresh upstream connection and the whole answer relayed. An unreachable upstream
 is answered 502. A cut that starts while a request is in flight drops its answer too.
 
-The control API (second port, `X-Chaos-Token` on everything but /health):
-GET /health, GET /mode, PUT /mode (layers named in the body), GET /stats.
+The control API (second port, `X-Chaos-Token` on everything but GET /health):
+GET /health, GET /mode, PUT /mode (layers named in the body), GET /stats. The token is checked
+from the headers before any body is read; a refusal (401, a missing or malformed Content-Length
+400, a body over MAX_CONTROL_BODY_BYTES 413) is answered and the connection closed with the body
+left unread, so an unauthenticated client cannot make the proxy buffer anything (it runs under a
+256 MB memory limit in the stack).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hmac
 import http.client
 import json
+import re
 import socket
 import struct
 import threading
@@ -44,6 +49,9 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _IDLE_TIMEOUT_S = 120  # an idle keep-alive connection is closed after this
+MAX_CONTROL_BODY_BYTES = 64 * 1024  # a mode is a few hundred bytes
+_DIGITS = re.compile(r"[0-9]+")
+_ROUTES = "routes: GET /health, GET|PUT /mode, GET /stats"
 
 
 def _reset(sock: socket.socket) -> None:
@@ -133,24 +141,34 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self._send(
-                400, [("Content-Type", "application/json")], _error_body("cloud-proxy: bad Content-Length")
-            )
-            self.close_connection = True
+            try:
+                return self._read_chunked()
+            except ValueError:
+                self._bad_request("cloud-proxy: bad chunk size in a chunked body; accepted: hex digits")
+                return None
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not _DIGITS.fullmatch(text):
+            self._bad_request(f"cloud-proxy: Content-Length is {text[:40]!r}; accepted: a decimal number of bytes")
             return None
+        length = int(text)
         return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size < 0:
+                raise ValueError(size)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _bad_request(self, text: str) -> None:
+        self._send(400, [("Content-Type", "application/json"), ("Connection", "close")], _error_body(text))
+        self.close_connection = True  # the rest of the body cannot be framed: never read it as a request
 
     def _forward(self, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
         server = self.server
@@ -227,47 +245,86 @@ class _ControlServer(ThreadingHTTPServer):
 
 class _ControlHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = _IDLE_TIMEOUT_S  # a client that stalls mid-request does not hold a thread for ever
     server: _ControlServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
-    def _json(self, status: int, value: Any) -> None:
+    def _json(self, status: int, value: Any, close: bool = False) -> None:
         body = json.dumps(value, sort_keys=True).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+        if close:
+            self.close_connection = True
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer and close without reading the body: whatever the client still sends is never read
+        (the kernel drops it and resets the connection), so a refused body costs no memory."""
+        self._json(status, {"error": message}, close=True)
+
+    def _has_body(self) -> bool:
+        return "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
 
     def _authorized(self) -> bool:
         given = self.headers.get("X-Chaos-Token", "")
         if given and hmac.compare_digest(given.encode(), self.server.config.token.encode()):
             return True
-        self._json(401, {"error": "missing or wrong X-Chaos-Token; send the run's CHAOS_TOKEN"})
+        self._refuse(401, "missing or wrong X-Chaos-Token; send the run's CHAOS_TOKEN")
         return False
+
+    def _body(self) -> bytes | None:
+        """The request body, read only once its declared length is known to be acceptable."""
+        if "Transfer-Encoding" in self.headers:
+            self._refuse(
+                400,
+                f"Transfer-Encoding is not accepted on the control API; send a Content-Length "
+                f"(at most {MAX_CONTROL_BODY_BYTES} bytes)",
+            )
+            return None
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) != 1 or not _DIGITS.fullmatch(lengths[0].strip()):
+            got = "missing" if not lengths else f"{', '.join(lengths)[:40]!r}"
+            self._refuse(
+                400,
+                f"Content-Length is {got}; accepted: one decimal number of bytes, at most "
+                f"{MAX_CONTROL_BODY_BYTES}",
+            )
+            return None
+        length = int(lengths[0].strip())
+        if length > MAX_CONTROL_BODY_BYTES:
+            self._refuse(
+                413, f"the body is {length} bytes; accepted: at most {MAX_CONTROL_BODY_BYTES} bytes (64 KiB)"
+            )
+            return None
+        return self.rfile.read(length)
 
     def do_GET(self) -> None:
         state = self.server.state
         if self.path == "/health":
-            self._json(200, {"status": "ok", "mode": state.mode.name})
+            self._json(200, {"status": "ok", "mode": state.mode.name}, close=self._has_body())
+        elif not self._authorized():
+            return
         elif self.path in ("/mode", "/stats"):
-            if self._authorized():
-                self._json(200, state.mode.to_json() if self.path == "/mode" else state.stats())
+            # a GET body is never read; closing keeps it from being parsed as the next request
+            value = state.mode.to_json() if self.path == "/mode" else state.stats()
+            self._json(200, value, close=self._has_body())
         else:
-            self._json(
-                404, {"error": f"no route GET {self.path}; routes: GET /health, GET|PUT /mode, GET /stats"}
-            )
+            self._json(404, {"error": f"no route GET {self.path}; {_ROUTES}"}, close=self._has_body())
 
     def do_PUT(self) -> None:
-        if self.path != "/mode":
-            self._json(
-                404, {"error": f"no route PUT {self.path}; routes: GET /health, GET|PUT /mode, GET /stats"}
-            )
+        if not self._authorized():  # before the body: a refused body is never read
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        if not self._authorized():
+        if self.path != "/mode":
+            self._json(404, {"error": f"no route PUT {self.path}; {_ROUTES}"}, close=self._has_body())
+            return
+        raw = self._body()
+        if raw is None:
             return
         try:
             body = json.loads(raw or b"null")
