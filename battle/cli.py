@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+class RunInterrupted(Exception):
+    """SIGTERM (a CI runner's cancel or timeout) or SIGINT reached `battle run`: restore, stop, write an
+    error verdict. An Exception, so the run's own cleanup (calm, stop the stack, the verdict) handles it."""
+
+
+def _interrupt_on_signals() -> None:
+    def handler(signum: int, _frame: object) -> None:
+        # Only the first signal interrupts; cleanup must not be cut short by a second one.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise RunInterrupted(f"{signal.Signals(signum).name} received: the run was stopped, faults restored "
+                             "and the stack stopped before judging")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)  # validate before anything starts
     if args.backend != "local":
@@ -64,6 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     from battle.backends.local import LocalRunOptions, run_local
 
+    _interrupt_on_signals()
     started = time.monotonic()
     verdict = run_local(config, LocalRunOptions(runs_root=Path(args.runs_dir), run_id=args.run_id,
                                                 progress=lambda line: print(line, flush=True)))

@@ -63,6 +63,19 @@ def _thread(name: str, target: Callable[[], Any], errors: list[str]) -> threadin
     return thread
 
 
+def _calm_on_the_way_out(runner: PlanRunner, options: LocalRunOptions) -> None:
+    """Whatever ended the run (a signal, a crash), restore every fault still applied and journal it.
+    Calm is idempotent: after a normal run it finds nothing left to restore."""
+    try:
+        report = runner.calm().to_json()
+    except Exception as exc:  # supervisor: cleanup goes on, and the error is said
+        log.exception("calm on the way out failed")
+        options.progress(f"calm on the way out failed: {type(exc).__name__}: {exc}")
+        return
+    if report.get("restored") or report.get("failed"):
+        options.progress(f"calm on the way out: restored {report.get('restored')}, failed {report.get('failed')}")
+
+
 def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
     plan, decision = plan_and_gates(config)  # STRICT_GATES: a ConfigError here, before anything exists
     started = time.time()
@@ -87,7 +100,7 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         manifest.update(startup=took)
         options.progress(f"stack healthy: {took}")
         return _soak_and_judge(config, stack, manifest, options)
-    except Exception as exc:
+    except Exception as exc:  # RunInterrupted (SIGTERM/SIGINT) included: the run ends with an error verdict
         reason = f"harness error: {type(exc).__name__}: {exc}"
         log.error("%s\n%s", reason, traceback.format_exc())
         manifest.data["errors"].append(reason)
@@ -95,7 +108,8 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         return error_verdict(run_dir, reason, manifest.data)
     finally:
         if stack is not None:
-            stack.manager.stop_all()
+            stopped = stack.manager.stop_all()
+            options.progress(f"stack stopped: {stopped}")
 
 
 def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile,
@@ -158,5 +172,6 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
         return verdict
     finally:
         runner.stop()
+        _calm_on_the_way_out(runner, options)
         observer.close()
         ledger.close()
