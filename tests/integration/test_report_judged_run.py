@@ -80,6 +80,9 @@ def build_run(root: Path, name: str, soak_s: float, bots: int = 2, ops_per_bot: 
         readbacks.append({"schema": 1, "fault": fid, "returnedAt": iso_utc(T0 + restored), "flagsOkAt": iso_utc(T0 + restored + 4),
                           "mismatched": []})
     _lines(run / "injected.jsonl", ledger)
+    plan = [{"id": f"f{i + 1:03d}", "kind": "download", "target": "plc-sim", "at": 60.0, "duration": 10.0,
+             "params": {}} for i in range(faults)]
+    (run / "plan.json").write_text(json.dumps({"schema": 1, "faults": plan}))
     _lines(run / "events.jsonl", events)
     _lines(run / "plc-readback.jsonl", readbacks)
     (run / "mutations.jsonl").write_text("")
