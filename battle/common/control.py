@@ -7,6 +7,7 @@ from an earlier run would make the crew exit at once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -61,3 +62,31 @@ def wait_for_acks(run_dir: Path, who: Iterable[str], timeout_s: float,
         if not missing or clock() >= deadline:
             return missing
         sleep(0.2)
+
+
+def write_ack(run_dir: Path, who: str, *, ops: int, harness_errors: int) -> None:
+    """A writer's last word after it saw STOP: how many ops, and how many failures inside the harness."""
+    path = ack_path(run_dir, who)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ack_text(who, ops, harness_errors), encoding="utf-8")
+
+
+def ack_text(who: str, ops: int, harness_errors: int) -> str:
+    return f"{who} ops={ops} harnessErrors={harness_errors}\n"
+
+
+def ack_problems(run_dir: Path, who: Iterable[str]) -> list[str]:
+    """Harness failures the acks report: a writer whose supervisor loop caught errors (logged, counted)."""
+    problems = []
+    for name in who:
+        path = ack_path(run_dir, name)
+        if not path.is_file():
+            continue  # a missing ack is reported by the quiesce wait
+        text = path.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"harnessErrors=(\d+)", text)
+        if match is None:
+            problems.append(f"harness: the ack of {name} does not say how many harness errors it counted: {text!r:.80}")
+        elif int(match.group(1)) > 0:
+            problems.append(f"harness: {name} caught {match.group(1)} error(s) inside the harness in its loop "
+                            "(its ops went on; see its log for the tracebacks)")
+    return problems

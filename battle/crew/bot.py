@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import requests
 
+from battle.common.control import ack_text
 from battle.crew.actions import ACTIONS, Request
 from battle.crew.journal import OpJournal
 from battle.crew.outcome import Outcome, classify_exception, classify_status
@@ -123,7 +124,7 @@ class Bot:
             self.journal.close()
         if ack_path is not None:
             ack_path.parent.mkdir(parents=True, exist_ok=True)
-            ack_path.write_text(f"bot{self.settings.bot} ops={self.stats.ops} errors={self.stats.errors}\n",
+            ack_path.write_text(ack_text(f"bot{self.settings.bot}", self.stats.ops, self.stats.errors),
                                 encoding="utf-8")
         return self.stats
 

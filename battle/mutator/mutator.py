@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from battle.common.control import ack_path, stop_requested
+from battle.common.control import stop_requested, write_ack
 from battle.common.jsonl import JsonlWriter
 from battle.common.timefmt import iso_utc
 from battle.config import RunConfig
@@ -66,7 +66,8 @@ class Mutator:
         self.session.headers["X-API-Key"] = settings.api_key
         self.pending: list[tuple[int, Edit, float]] = []  # op, edit, mono time acknowledged
         self.op = 0
-        self.errors = 0
+        self.errors = 0  # edits that did not happen (the cloud may be down by design)
+        self.harness_errors = 0  # failures inside the harness: each one makes the verdict an error
 
     def _record(self, **fields: Any) -> None:
         self.journal.write({"schema": MUTATION_SCHEMA, "ts": iso_utc(self.clock()), "mono": round(self.mono(), 6),
@@ -128,6 +129,7 @@ class Mutator:
         self.pending = still
 
     def run(self) -> None:
+        """Edit until STOP; the ack is written only after STOP was seen (a dead mutator leaves none)."""
         next_edit = self.mono() + self.settings.period_s
         try:
             while not self.should_stop():
@@ -138,13 +140,12 @@ class Mutator:
                     except requests.RequestException as exc:  # the cloud may be down by design
                         self.errors += 1
                         log.warning("mutator: edit %s skipped, cloud unreachable: %s", self.op, exc)
-                    except Exception:  # supervisor loop: log, count, carry on
+                    except Exception:  # supervisor loop: log, count, carry on; the count reaches the verdict
                         self.errors += 1
+                        self.harness_errors += 1
                         log.exception("mutator: edit %s failed inside the harness", self.op)
                 self.check_propagation()
                 self.sleep(1.0)
         finally:
             self.journal.close()
-            ack = ack_path(self.settings.run_dir, "mutator")
-            ack.parent.mkdir(parents=True, exist_ok=True)
-            ack.write_text(f"mutator ops={self.op} errors={self.errors}\n", encoding="utf-8")
+        write_ack(self.settings.run_dir, "mutator", ops=self.op, harness_errors=self.harness_errors)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from battle.adapters.reference import ReferenceAdapter
-from battle.common.control import request_stop, wait_for_acks
+from battle.common.control import ack_problems, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, read_jsonl, write_json_atomic
 from battle.common.timefmt import iso_utc
 from battle.observer.follow import EventSink, FileFollower
@@ -130,6 +130,7 @@ class Observer:
             # lack writes the tool took. That is the harness's failure, never the system's.
             self.errors.append(f"harness: no ack from {', '.join(missing)} within {self.s.quiesce_max_s:.0f} s "
                                "after STOP: the writer died or hung (see its log: logs/crew.log or logs/mutator.log)")
+        self.errors.extend(ack_problems(self.s.run_dir, self.s.writers))
         self._mark("quiesced")
         try:
             calm = self.h.calm()

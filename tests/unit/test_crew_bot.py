@@ -155,3 +155,15 @@ def test_a_bot_that_dies_mid_run_writes_no_ack(tmp_path):
     assert not ack.exists()  # the observer will report "no ack from bot1": a harness error naming the bot
     records, _ = read_jsonl(tmp_path / "journal-bot1.jsonl")
     assert [r["type"] for r in records] == ["invoke", "ok"]  # what it did is still journaled and flushed
+
+
+def test_acks_carry_the_harness_error_count_and_a_nonzero_count_is_a_harness_problem(tmp_path):
+    from battle.common.control import ack_problems, write_ack
+
+    write_ack(tmp_path, "bot0", ops=10, harness_errors=0)
+    write_ack(tmp_path, "bot1", ops=10, harness_errors=3)
+    (tmp_path / "control" / "ack-bot2").write_text("bot2 ops=4\n")  # an ack of an unknown format
+    problems = ack_problems(tmp_path, ["bot0", "bot1", "bot2", "bot3"])
+    assert len(problems) == 2
+    assert "bot1 caught 3 error(s) inside the harness" in problems[0]
+    assert "bot2" in problems[1]
