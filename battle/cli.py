@@ -130,6 +130,17 @@ def _print_summary(verdict: dict) -> None:
         print(f"  fault {kind:<13} " + " ".join(f"{k}={v}" for k, v in counts.items()))
     for error in verdict.get("errors", []):
         print(f"  error: {error}")
+    evidence = verdict.get("evidence") or {}
+    if not evidence.get("sealed", True):
+        print("  evidence: UNSEALED: the run ended before it sealed its artifacts; judged as far as they allow")
+    problems = list(evidence.get("problems") or [])
+    for problem in problems[:_PROBLEMS_SHOWN]:
+        print(f"  evidence problem: {problem}")
+    if len(problems) > _PROBLEMS_SHOWN:
+        print(f"  evidence: {len(problems) - _PROBLEMS_SHOWN} more problem(s) in verdict.json (evidence.problems)")
+
+
+_PROBLEMS_SHOWN = 20
 
 
 def build_parser() -> argparse.ArgumentParser:
