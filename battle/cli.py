@@ -101,6 +101,22 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return verdict.exit_code
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    from battle.chaos.errors import ChaosError
+    from battle.chaos.restore import restore_run
+
+    started = time.monotonic()
+    try:
+        report = restore_run(Path(args.run_dir), force=args.force, stop_timeout_s=args.stop_timeout)
+    except ChaosError as exc:
+        print(f"battle restore: nothing done: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    for line in report.lines():
+        print(line, flush=True)
+    print(f"restore took {time.monotonic() - started:.2f} s", flush=True)
+    return 0 if report.ok else EXIT_ERROR
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from battle.report.html import write_run_report
 
@@ -168,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("run_dir")
     judge.add_argument("--dry-run", action="store_true", help="print the verdict without rewriting files")
     judge.set_defaults(func=cmd_judge)
+    restore = sub.add_parser("restore", help="undo the faults a killed run left applied (and, local backend, "
+                                             "stop the processes it left); idempotent")
+    restore.add_argument("run_dir")
+    restore.add_argument("--force", action="store_true",
+                         help="act even though the run's harness (local) or chaos service (Docker) still runs")
+    restore.add_argument("--stop-timeout", type=float, default=10.0,
+                         help="seconds an orphaned process gets after SIGTERM before SIGKILL (default 10)")
+    restore.set_defaults(func=cmd_restore)
     report = sub.add_parser("report", help="(re)write report.html of a run directory")
     report.add_argument("run_dir")
     report.set_defaults(func=cmd_report)

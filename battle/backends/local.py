@@ -24,12 +24,13 @@ from battle.adapters.reference import ReferenceAdapter
 from battle.backends.local_restart import LocalRestartPolicy
 from battle.backends.local_stack import LocalStack, build_local_stack, start_local_stack
 from battle.backends.manifest import ManifestFile, build_manifest, new_run_id
+from battle.chaos.deadman import DeadmanSwitch, file_beat
 from battle.chaos.ledger import Ledger
 from battle.chaos.plan import plan_to_json
 from battle.chaos.process_driver import ProcessDriver
 from battle.chaos.proxy.client import ProxyClient
 from battle.chaos.runner import PlanRunner
-from battle.common.control import ensure_fresh, writer_names
+from battle.common.control import ensure_fresh, heartbeat_path, writer_names
 from battle.config import RunConfig
 from battle.crew.crew import CrewSettings, run_crew
 from battle.gating import plan_and_gates
@@ -125,7 +126,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
     driver = ProcessDriver(stack.manager, proxy, plc_delay_file=stack.plc_delay_file)
     ledger = Ledger(run_dir / "injected.jsonl")
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
-    runner = PlanRunner(plan, driver, proxy, ledger)
+    deadman = DeadmanSwitch(file_beat(heartbeat_path(run_dir)), float(config.value("DEADMAN_S")))
+    runner = PlanRunner(plan, driver, proxy, ledger, deadman=deadman)
     types = load_tag_expectations(stack.seed_dir / "plc_tags.json").types
     manager = stack.manager
     observer = Observer(

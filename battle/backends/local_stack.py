@@ -1,4 +1,9 @@
-"""The reference stack as local processes on loopback: seed, cloud, PLC simulator, cloud-proxy, tool."""
+"""The reference stack as local processes on loopback: seed, cloud, PLC simulator, cloud-proxy, tool.
+
+Every start of a service (and every restart by chaos or the restart policy) is recorded in the run
+dir's `local-stack.json` (battle/chaos/local_state.py), so `battle restore RUN_DIR` can find the
+processes a SIGKILLed run left behind.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from battle.chaos.local_processes import LocalProcessManager, ServiceSpec
+from battle.chaos.local_state import StackStateRecorder
 from battle.config import RunConfig
 
 
@@ -95,9 +101,12 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
             data_dir=data / "tool", seed_dir=seed_dir),
     ]
     data.mkdir(parents=True, exist_ok=True)
-    manager = LocalProcessManager(specs, run_dir / "logs")
+    proxy_control_url = f"http://{host}:{ports['proxy-control']}"
+    recorder = StackStateRecorder.for_harness(run_dir, proxy_control_url, delay_file,
+                                              {spec.name: spec.chaos for spec in specs})
+    manager = LocalProcessManager(specs, run_dir / "logs", on_start=recorder.started)
     return LocalStack(run_dir=run_dir, manager=manager, tool_url=f"http://{host}:{ports['tool']}",
-                      cloud_url=cloud_url, proxy_control_url=f"http://{host}:{ports['proxy-control']}",
+                      cloud_url=cloud_url, proxy_control_url=proxy_control_url,
                       plc_host=host, plc_port=ports["plc"], api_key=api_key, chaos_token=token,
                       plc_delay_file=delay_file, seed_dir=seed_dir)
 

@@ -39,6 +39,20 @@ _WRITE_SCRIPT = 'printf "%s" "$1" > "$2.tmp" && mv "$2.tmp" "$2"'
 T = TypeVar("T")
 
 
+def engine_client() -> Any:
+    """A Docker SDK client of the engine DOCKER_HOST (or the socket) names, after it answered a ping."""
+    import docker  # the SDK reads DOCKER_HOST itself
+
+    try:
+        client = docker.from_env()  # type: ignore[attr-defined]  # mypy sees the repo's docker/ folder
+        client.ping()
+    except Exception as exc:  # the SDK raises several unrelated types for "no engine"
+        raise DriverError(
+            f"no Docker engine answers ({exc}); mount /var/run/docker.sock or set DOCKER_HOST"
+        ) from exc
+    return client
+
+
 class DockerDriver:
     backend = "docker"
 
@@ -63,16 +77,7 @@ class DockerDriver:
 
     @classmethod
     def from_env(cls, project: str, **kwargs: Any) -> DockerDriver:
-        import docker  # the SDK reads DOCKER_HOST itself
-
-        try:
-            client = docker.from_env()  # type: ignore[attr-defined]  # mypy sees the repo's docker/ folder
-            client.ping()
-        except Exception as exc:  # the SDK raises several unrelated types for "no engine"
-            raise DriverError(
-                f"no Docker engine answers ({exc}); mount /var/run/docker.sock or set DOCKER_HOST"
-            ) from exc
-        return cls(client, project, **kwargs)
+        return cls(engine_client(), project, **kwargs)
 
     # -- selection -------------------------------------------------------------------------------
 

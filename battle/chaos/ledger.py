@@ -9,6 +9,9 @@ Steps, in a fault's life: `planned`; `intent` (written just before the runtime i
 kind, target, params and duration: what a later `battle restore RUN_DIR` needs to undo it if the
 harness dies between apply and restore); then `applied` and `restored`, or `failed` with the error.
 A fault with an `intent` and no `restored` may still be in effect.
+
+A line may also say who took the step when it was not the plan runner in its ordinary course (`by`:
+"battle restore", "dead-man's switch") and why or how (`note`); both are left out otherwise.
 """
 
 from __future__ import annotations
@@ -42,7 +45,15 @@ class Ledger:
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
 
-    def record(self, fault: Mapping[str, Any], step: str, error: str | None = None) -> dict[str, Any]:
+    def record(
+        self,
+        fault: Mapping[str, Any],
+        step: str,
+        error: str | None = None,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
         if step not in STEPS:
             raise ChaosError(f"ledger step {step!r} is unknown; accepted: {', '.join(STEPS)}")
         line = {
@@ -57,6 +68,10 @@ class Ledger:
         }
         if isinstance(fault.get("duration"), int | float):
             line["duration"] = fault["duration"]
+        if by:
+            line["by"] = by
+        if note:
+            line["note"] = note
         text = json.dumps(line, sort_keys=True) + "\n"
         with self._lock:
             if self._file is None:

@@ -4,7 +4,8 @@ The run orchestrator starts the whole local stack with `start_all`; the process 
 steps into signals on the same processes. Output of each service is appended to
 `<logs_dir>/<service>.log` (the observer follows these files), across restarts, so one file holds
 every lifetime of a service. Signals go to the whole process group, so a service that forks
-helpers is killed, frozen and resumed as one.
+helpers is killed, frozen and resumed as one. `on_start(name, pid)` is called after every start (the
+local stack records each lifetime in `local-stack.json` for `battle restore`, battle/chaos/local_state.py).
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ class LocalProcessManager:
         base_env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleeper: Callable[[float], None] = time.sleep,
+        on_start: Callable[[str, int], None] | None = None,
     ) -> None:
         self._specs = {spec.name: spec for spec in specs}
+        self._on_start = on_start
         self._logs_dir = Path(logs_dir)
         self._base_env = base_env
         self._clock = clock
@@ -143,6 +146,8 @@ class LocalProcessManager:
             if name in self._started_order:
                 self._started_order.remove(name)
             self._started_order.append(name)
+            if self._on_start is not None:
+                self._on_start(name, process.pid)
             return process.pid
 
     def kill(self, name: str) -> None:

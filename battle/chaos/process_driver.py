@@ -2,16 +2,32 @@
 
 Cutting the cloud locally is done at the cloud-proxy (the tool's only way to the cloud): the proxy
 is put in "cut" mode, closing every connection at once, and back to passing traffic on reconnect.
+
+The processes come from a `ProcessManager`: the run's `LocalProcessManager`, or, for
+`battle restore` after the harness died, the orphans it left (`battle.chaos.orphans.OrphanedStack`),
+so a fault is undone by the same code either way.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from battle.chaos.errors import DriverError, TargetRefused
-from battle.chaos.local_processes import LocalProcessManager
+
+
+class ProcessManager(Protocol):
+    """What the driver needs of the local processes (LocalProcessManager, OrphanedStack)."""
+
+    def chaos_services(self) -> set[str]: ...
+    def kill(self, name: str) -> None: ...
+    def start(self, name: str) -> object: ...
+    def stop(self, name: str, timeout: float = 10.0) -> None: ...
+    def pause(self, name: str) -> None: ...
+    def unpause(self, name: str) -> None: ...
+    def wipe(self, name: str, start: bool = True) -> None: ...
+    def is_running(self, name: str) -> bool: ...
 
 
 class ProcessDriver:
@@ -19,7 +35,7 @@ class ProcessDriver:
 
     def __init__(
         self,
-        manager: LocalProcessManager,
+        manager: ProcessManager,
         proxy_client: Any = None,
         *,
         plc_delay_file: Path | None = None,

@@ -16,23 +16,33 @@ One fault per target at a time: a second fault on a target that has one active w
 the first one's restore while the ledger still called it active. The API refuses it (TargetBusy →
 409); a plan fault that meets one (the plan generator never overlaps faults on a target, so only an
 API fault or a restore that keeps failing can cause it) is journaled "failed" and not applied.
+
+Dead-man's switch (battle/chaos/deadman.py): given one, the loop reads it before every turn; when
+the observer's heartbeat is overdue the runner calms on its own (every restore journaled with
+`by: "dead-man's switch"` and the reason as `note`), logs why, and its plan stops. The reason stays
+in every later calm report and in `status()`.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from battle.chaos.deadman import DeadmanSwitch
 from battle.chaos.drivers import RuntimeDriver
 from battle.chaos.errors import ChaosError, TargetRefused
 from battle.chaos.faults import get_kind, validate_fault
 from battle.chaos.ledger import Ledger
 
+log = logging.getLogger(__name__)
+
+DEADMAN_BY = "dead-man's switch"
 _RESTORE_RETRY_S = 5.0
 _RESTORE_ATTEMPTS = 3
 _APPLY, _RESTORE = 1, 0  # at the same instant a restore goes first: it frees the target
@@ -60,6 +70,7 @@ class CalmReport:
     failed: tuple[dict[str, Any], ...]  # restores that failed: the system may be left broken
     running: dict[str, bool]  # target -> running after calm
     problems: tuple[str, ...] = ()
+    reason: str | None = None  # why chaos was calmed when it was not the end of the soak (dead-man's switch)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +83,7 @@ class CalmReport:
             "failed": list(self.failed),
             "running": dict(self.running),
             "problems": list(self.problems),
+            "reason": self.reason,
         }
 
 
@@ -101,6 +113,7 @@ class PlanRunner:
         sleeper: Callable[[float], None] | None = None,
         *,
         max_sleep_s: float = 0.5,
+        deadman: DeadmanSwitch | None = None,
     ) -> None:
         if (
             not isinstance(plan, Mapping)
@@ -118,6 +131,8 @@ class PlanRunner:
         self._wake = threading.Event()
         self._sleeper = sleeper or self._wait_for_wake
         self._max_sleep_s = max_sleep_s
+        self._deadman = deadman
+        self._calm_reason: str | None = None
         self._lock = threading.RLock()
         self._faults: dict[str, dict[str, Any]] = {}  # every fault known: planned and injected
         self._events: list[_Event] = []
@@ -169,8 +184,11 @@ class PlanRunner:
         self.run(stop_when_idle=True)
 
     def run(self, stop_when_idle: bool = False) -> None:
-        """The loop: fire every step that is due, sleep until the next (at most max_sleep_s)."""
+        """The loop: fire every step that is due, sleep until the next (at most max_sleep_s).
+        Before each turn the dead-man's switch, if any, is read: when it fires, calm and return."""
         while True:
+            if self.check_deadman():
+                return
             delay = self.step()
             if self._stopped or (stop_when_idle and delay is None):
                 return
@@ -184,6 +202,22 @@ class PlanRunner:
             if self._stopped or not self._events:
                 return None
             return self._events[0].t - self._clock()
+
+    def check_deadman(self) -> bool:
+        """Read the dead-man's switch once; when the observer's heartbeat is overdue, calm (journaling why)
+        and return True. False when there is no switch, chaos is calmed already, or the beat is fresh."""
+        if self._deadman is None or self._calmed:
+            return False
+        reason = self._deadman.check()
+        if reason is None:
+            return False
+        log.warning("%s", reason)
+        report = self.calm(reason=reason, by=DEADMAN_BY)
+        log.warning(
+            "dead-man's switch calm: restored %s, failed %s, running %s",
+            [r["fault"] for r in report.restored], [f["fault"] for f in report.failed], report.running,
+        )
+        return True
 
     def stop(self) -> None:
         """Stop applying; faults still active stay active (calm restores them)."""
@@ -248,7 +282,7 @@ class PlanRunner:
         self._schedule(self._clock() + fault["duration"], _RESTORE, fault["id"])
         return True
 
-    def _restore(self, fault: dict[str, Any]) -> bool:
+    def _restore(self, fault: dict[str, Any], by: str | None = None, note: str | None = None) -> bool:
         active = self._active.get(fault["id"])
         if active is None:
             return True  # restored already (calm got there first)
@@ -257,17 +291,17 @@ class PlanRunner:
             get_kind(fault["kind"]).restore(self._driver, self._proxy, fault)
         except Exception as exc:  # journaled; retried, then left for calm to report
             active.last_error = f"restore failed (attempt {active.attempts}): {exc}"
-            self._fail(fault, active.last_error)
+            self._fail(fault, active.last_error, by=by, note=note)
             if active.attempts < _RESTORE_ATTEMPTS:
                 self._schedule(self._clock() + _RESTORE_RETRY_S, _RESTORE, fault["id"])
             return False
         del self._active[fault["id"]]
-        self._ledger.record(fault, "restored")
+        self._ledger.record(fault, "restored", by=by, note=note)
         self.counts["restored"] += 1
         return True
 
-    def _fail(self, fault: Mapping[str, Any], error: str) -> None:
-        self._ledger.record(fault, "failed", error)
+    def _fail(self, fault: Mapping[str, Any], error: str, *, by: str | None = None, note: str | None = None) -> None:
+        self._ledger.record(fault, "failed", error, by=by, note=note)
         self.counts["failed"] += 1
 
     # -- API-driven ------------------------------------------------------------------------------
@@ -316,10 +350,15 @@ class PlanRunner:
 
     # -- calm ------------------------------------------------------------------------------------
 
-    def calm(self) -> CalmReport:
-        """Stop the plan, restore everything still active, confirm every target runs. Idempotent."""
+    def calm(self, reason: str | None = None, by: str | None = None) -> CalmReport:
+        """Stop the plan, restore everything still active, confirm every target runs. Idempotent.
+
+        `reason` and `by` (the dead-man's switch gives both) are journaled as `note` and `by` of every
+        restore this calm makes; the reason of the first calm is kept for every later report."""
         self.stop()
         with self._lock:
+            if not self._calmed:
+                self._calm_reason = reason
             self._calmed = True
             self._events.clear()
             restored: list[dict[str, Any]] = []
@@ -327,7 +366,7 @@ class PlanRunner:
             for fault_id in reversed(list(self._active)):
                 fault = self._active[fault_id].fault
                 summary = {"fault": fault_id, "kind": fault["kind"], "target": fault["target"]}
-                if self._restore(fault):
+                if self._restore(fault, by=by, note=reason):
                     restored.append(summary)
                 else:
                     failed.append({**summary, "error": self._active[fault_id].last_error})
@@ -342,7 +381,7 @@ class PlanRunner:
                     problems.append(f"cannot tell whether {target!r} runs: {exc}")
         if threading.current_thread() is not self._thread:
             self.join(timeout=5.0)
-        return CalmReport(tuple(restored), tuple(failed), running, tuple(problems))
+        return CalmReport(tuple(restored), tuple(failed), running, tuple(problems), self._calm_reason)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -350,6 +389,7 @@ class PlanRunner:
                 "started": self._t0 is not None,
                 "stopped": self._stopped,
                 "calmed": self._calmed,
+                "calmReason": self._calm_reason,
                 "elapsedS": round(self._elapsed(), 3) if self._t0 is not None else None,
                 "pending": sum(1 for e in self._events if e.order == _APPLY),
                 "active": [

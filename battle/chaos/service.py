@@ -13,6 +13,11 @@ unauthenticated client sends. The server's parser therefore applies the API's `g
 Content-Length, at most 64 KiB) as soon as the headers are in, answers a refusal itself and closes
 the connection without reading the body; `max_request_body_size` bounds what waitress reads in any
 case to the same 64 KiB.
+
+Dead-man's switch: with `CHAOS_HEARTBEAT_FILE` set (the stack sets it to the run's
+`control/heartbeat`), the plan runner reads that file on every turn and calms on its own when the
+observer's heartbeat, once seen, stays unchanged for longer than the knob `DEADMAN_S`
+(battle/chaos/deadman.py).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.utilities import Error as WaitressError
 
 from battle.chaos.api import MAX_BODY_BYTES, create_chaos_app, gate
+from battle.chaos.deadman import DeadmanSwitch, file_beat
 from battle.chaos.drivers import RuntimeDriver
 from battle.chaos.errors import ChaosError
 from battle.chaos.ledger import Ledger
@@ -56,6 +62,8 @@ class ChaosServiceConfig:
     project: str = ""  # compose project (Docker backend)
     network: str | None = None  # the network to cut (Docker backend; default: the only one attached)
     plc_delay_file: str = "/tmp/plc_delay_ms"
+    heartbeat_path: Path | None = None  # runs/<id>/control/heartbeat; None = no dead-man's switch
+    deadman_s: float = 60.0  # the knob DEADMAN_S
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -83,11 +91,30 @@ class ChaosServiceConfig:
             project=env.get("COMPOSE_PROJECT_NAME", ""),
             network=env.get("CHAOS_NETWORK") or None,
             plc_delay_file=env.get("PLC_DELAY_FILE", "/tmp/plc_delay_ms"),
+            heartbeat_path=Path(env["CHAOS_HEARTBEAT_FILE"]) if env.get("CHAOS_HEARTBEAT_FILE") else None,
+            deadman_s=_deadman_s(env),
         )
 
     @classmethod
     def from_env(cls) -> ChaosServiceConfig:
         return cls.from_mapping(os.environ)
+
+
+def _deadman_s(env: Mapping[str, str]) -> float:
+    """The knob DEADMAN_S as the run resolved it (explicit environment > scenario > default)."""
+    from battle.config import ConfigError, resolve
+
+    try:
+        return float(resolve(env).value("DEADMAN_S"))
+    except ConfigError as exc:
+        raise ChaosError(f"the chaos service cannot read its knobs: {exc}") from exc
+
+
+def deadman_for(config: ChaosServiceConfig, clock: Callable[[], float] = time.monotonic) -> DeadmanSwitch | None:
+    if config.heartbeat_path is None:
+        return None
+    return DeadmanSwitch(file_beat(config.heartbeat_path), config.deadman_s, clock,
+                         what=f"the observer's heartbeat ({config.heartbeat_path})")
 
 
 def load_plan(path: Path | None) -> dict[str, Any]:
@@ -191,6 +218,7 @@ class ChaosService:
             proxy_client,
             self.ledger,
             clock,
+            deadman=deadman_for(config, clock),
         )
         self.app = create_chaos_app(self.runner, driver, config.ledger_path, config.token)
         # waitress refuses a Content-Length >= max_request_body_size: +1 makes 64 KiB itself pass,

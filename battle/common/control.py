@@ -34,6 +34,11 @@ def ack_path(run_dir: Path, who: str) -> Path:
     return control_dir(run_dir) / f"ack-{who}"
 
 
+def heartbeat_path(run_dir: Path) -> Path:
+    """Rewritten every second by the observer while it runs; chaos's dead-man's switch watches it."""
+    return control_dir(run_dir) / "heartbeat"
+
+
 def ensure_fresh(run_dir: Path) -> None:
     if stop_path(run_dir).exists():
         raise ControlError(f"{stop_path(run_dir)} exists before the run started: a stale STOP from an earlier "

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from battle.adapters.reference import ReferenceAdapter
-from battle.common.control import ack_problems, request_stop, wait_for_acks
+from battle.common.control import ack_problems, heartbeat_path, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, read_jsonl, write_json_atomic
 from battle.common.timefmt import iso_utc
 from battle.observer.follow import EventSink, FileFollower
+from battle.observer.heartbeat import Heartbeat
 from battle.observer.memory import MemorySampler, MemorySource
 from battle.observer.phases import PhaseTracker
 from battle.observer.plcwatch import FlagChecker, RestoreWatcher
@@ -80,6 +81,7 @@ class Observer:
                                           give_up_s=settings.restore_max_s + 30.0)
         self.ledger_follower = FileFollower(run_dir / "injected.jsonl", self._on_ledger_line)
         self._stream_stops: list[Callable[[], None]] = []
+        self.heartbeat = Heartbeat(heartbeat_path(run_dir))  # chaos's dead-man's switch watches it
 
     def _on_ledger_line(self, line: str) -> None:
         try:
@@ -95,6 +97,7 @@ class Observer:
         self.times[name] = iso_utc(self.clock())
 
     def start(self) -> None:
+        self.heartbeat.start()
         self.prober.start()
         self.sampler.start()
         for follower in self.followers:
@@ -177,7 +180,8 @@ class Observer:
         return sorted(merged.items())
 
     def close(self) -> None:
-        """Stop probing: the very last step, after the verdict is written."""
+        """Stop probing and the heartbeat: the very last step, after the verdict is written."""
         self.prober.stop()
+        self.heartbeat.stop()
         self.events.close()
 
