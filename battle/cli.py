@@ -93,9 +93,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     from battle.judging import judge_run_dir
+    from battle.observer.gather import GatherError
 
     started = time.monotonic()
-    verdict = judge_run_dir(Path(args.run_dir), write=not args.dry_run)
+    try:
+        verdict = judge_run_dir(Path(args.run_dir), write=not args.dry_run)
+    except GatherError as exc:  # not a run dir: said plainly, nothing written
+        print(f"battle: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     _print_summary(verdict.to_dict())
     print(f"judged in {time.monotonic() - started:.2f} s", flush=True)
     return verdict.exit_code

@@ -107,11 +107,31 @@ class SealCheck:
         return [f"{name}: {problem}" for name, problem in sorted(self.problems.items())]
 
 
-def verify(run_dir: Path, expected: Iterable[str], sealed: Mapping[str, Any] | None) -> SealCheck:
-    """Compare the run dir with its seal (or, unsealed, with what the run must have)."""
+SEAL_FORM = "{schema, sealedAt, artifacts: {name: {lines, bytes, sha256}}, missing: [names]}"
+
+
+def _malformed(sealed: Any) -> str | None:
+    """Why a manifest's seal block cannot be read (None: it can)."""
+    if not isinstance(sealed, Mapping):
+        return f"is a JSON {type(sealed).__name__}"
+    if not isinstance(sealed.get("artifacts"), Mapping):
+        return f"has artifacts {sealed.get('artifacts')!r:.60}"
+    if not isinstance(sealed.get("missing", []), list):
+        return f"has missing {sealed.get('missing')!r:.60}"
+    return None
+
+
+def verify(run_dir: Path, expected: Iterable[str], sealed: Any) -> SealCheck:
+    """Compare the run dir with its seal (or, unsealed, with what the run must have). A seal that is not what
+    `seal` writes vouches for nothing: every artifact is then a problem, and so is manifest.json."""
     problems: dict[str, str] = {}
-    recorded = dict((sealed or {}).get("artifacts") or {}) if isinstance(sealed, Mapping) else {}
-    missing_at_seal = set((sealed or {}).get("missing") or ()) if isinstance(sealed, Mapping) else set()
+    if sealed is not None and (why := _malformed(sealed)) is not None:
+        problems["manifest.json"] = f"its seal {why}, expected {SEAL_FORM}: no artifact can be verified"
+        for name in sorted(set(expected)):
+            problems[name] = "cannot be verified: the seal in manifest.json is malformed"
+        return SealCheck(sealed=True, problems=problems)
+    recorded = dict(sealed["artifacts"]) if sealed is not None else {}
+    missing_at_seal = {str(n) for n in sealed.get("missing", [])} if sealed is not None else set()
     for name in sorted(set(expected) | set(recorded)):
         path = run_dir / name
         if is_link(path):
@@ -119,9 +139,13 @@ def verify(run_dir: Path, expected: Iterable[str], sealed: Mapping[str, Any] | N
             continue
         if not path.is_file():
             problems[name] = ("missing (already missing when the run was sealed)" if name in missing_at_seal
-                              else "missing")
+                              else "is not a regular file (refused)" if path.exists() else "missing")
             continue
         want = recorded.get(name)
+        if want is not None and not isinstance(want, Mapping):
+            problems[name] = (f"its seal entry in manifest.json is {want!r:.40}, expected {{lines, bytes, sha256}}: "
+                              "it cannot be verified")
+            continue
         if want is None:
             if sealed is not None and name not in missing_at_seal:
                 problems[name] = "not in the seal: the run did not vouch for it"
@@ -136,7 +160,7 @@ def verify(run_dir: Path, expected: Iterable[str], sealed: Mapping[str, Any] | N
             got = measure(path)
         if not _matches(want, got):
             problems[name] = _difference(want, got)
-    return SealCheck(sealed=isinstance(sealed, Mapping), problems=problems)
+    return SealCheck(sealed=sealed is not None, problems=problems)
 
 
 def _matches(want: Mapping[str, Any], got: FileSeal) -> bool:
@@ -146,5 +170,8 @@ def _matches(want: Mapping[str, Any], got: FileSeal) -> bool:
 def _difference(want: Mapping[str, Any], got: FileSeal) -> str:
     size, lines = want.get("bytes"), want.get("lines")
     if isinstance(size, int) and got.bytes < size:
-        return f"truncated: {got.bytes} bytes / {got.lines} lines now, {size} bytes / {lines} lines when sealed"
+        now = f"{got.bytes} bytes / {got.lines} lines now, {size} bytes / {lines} lines when sealed"
+        if isinstance(lines, int) and got.lines >= lines:  # as many lines, fewer bytes: edited, not cut short
+            return f"altered since the run sealed it (shorter: {now})"
+        return f"truncated: {now}"
     return f"altered since the run sealed it (sha256 {got.sha256[:12]}…, sealed {str(want.get('sha256'))[:12]}…)"

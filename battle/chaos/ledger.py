@@ -124,7 +124,7 @@ def read_ledger(path: Path) -> LedgerRead:
 def _check_line(line: bytes) -> dict[str, Any] | str:
     try:
         value = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return f"not a JSON line ({exc}); skipped"
     if not isinstance(value, dict):
         return f"not a JSON object but {type(value).__name__}; skipped"

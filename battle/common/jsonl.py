@@ -42,7 +42,7 @@ class JsonlWriter:
 
 @dataclass(frozen=True)
 class LineProblem:
-    path: str
+    path: str  # the file's name (as verdict.json lists it: the same for every copy of a run dir)
     line_no: int
     error: str
 
@@ -63,11 +63,12 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[LineProblem]]:
                 continue
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.append(LineProblem(str(path), line_no, f"not JSON ({exc.msg}): {text[:80]!r}"))
+            except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep to read
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                problems.append(LineProblem(path.name, line_no, f"not JSON ({why}): {text[:80]!r}"))
                 continue
             if not isinstance(value, dict):
-                problems.append(LineProblem(str(path), line_no, f"not a JSON object: {text[:80]!r}"))
+                problems.append(LineProblem(path.name, line_no, f"not a JSON object: {text[:80]!r}"))
                 continue
             records.append(value)
     return records, problems

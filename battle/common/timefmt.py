@@ -10,7 +10,9 @@ def iso_utc(epoch: float) -> str:
 
 
 def parse_iso(text: str) -> float:
-    """Epoch seconds from an artifact timestamp; raises ValueError on anything else."""
+    """Epoch seconds from an artifact timestamp; raises ValueError on anything else (a number, null, ...)."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r:.40} is not a UTC ISO-8601 time such as 2026-11-22T04:17:20.101Z")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     stamp = datetime.fromisoformat(text)

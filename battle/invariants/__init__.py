@@ -8,6 +8,7 @@ and the overall verdict becomes "error" (battle.verdict.overall).
 from __future__ import annotations
 
 import json
+import math
 import traceback
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from .base import ROLES, InvariantSpec, JudgeError, Result, all_specs, get, regi
 
 __all__ = [
     "InvariantSpec", "JudgeError", "Outcome", "Result", "all_specs", "default_gates", "get",
-    "judge_all", "register",
+    "judge_all", "knob_problems", "register",
 ]
 
 
@@ -77,6 +78,22 @@ def default_gates() -> set[str]:
     return {s.id for s in all_specs() if s.default_role == "gate"}
 
 
+def knob_problems(limits: Mapping[str, Any]) -> dict[str, str]:
+    """Knobs a registered judge reads that `limits` (the manifest's) lacks or holds as a non-number: knob -> why."""
+    problems = {}
+    for name in sorted({k for spec in all_specs() for k in spec.knobs}):
+        if name not in limits:
+            problems[name] = "missing"
+            continue
+        try:
+            finite = math.isfinite(float(limits[name]))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            problems[name] = f"{limits[name]!r:.40} is not a number"
+    return problems
+
+
 def judge_all(
     evidence: Evidence, limits: Mapping[str, Any], gates: Collection[str] | None = None,
     broken: Mapping[str, str] | None = None,
@@ -84,17 +101,23 @@ def judge_all(
     """Run every registered judge; `gates` (ids) decide the verdict, the rest are report-only.
 
     `broken` maps artifacts that cannot be trusted (missing, altered, truncated, a symlink, of an
-    unknown schema) to why; an invariant that depends on one is an error naming it, never judged."""
+    unknown schema) to why; an invariant that depends on one is an error naming it, never judged. So is one
+    whose knobs the limits (manifest.json's) lack or hold as a non-number."""
     gate_ids = default_gates() if gates is None else set(gates)
     for gate in gate_ids:
         get(gate)  # an unknown gate is a configuration mistake: raise before judging anything
     broken = {**evidence.broken, **(broken or {})}
+    bad_knobs = knob_problems(limits)
     outcomes = []
     for spec in all_specs():
         role = "gate" if spec.id in gate_ids else "report"
-        unusable = sorted(name for name in broken if spec.depends_on(name))
+        unusable = {name: broken[name] for name in sorted(broken) if spec.depends_on(name)}
+        lacking = [k for k in spec.knobs if k in bad_knobs]
+        if lacking:
+            unusable["manifest.json"] = "limits: " + "; ".join(
+                f"{spec.id} needs knob {k} ({bad_knobs[k]})" for k in lacking)
         if unusable:
-            outcomes.append(_unjudgeable(spec, role, {name: broken[name] for name in unusable}))
+            outcomes.append(_unjudgeable(spec, role, unusable))
         else:
             outcomes.append(_judge_one(spec, evidence, limits, role))
     return outcomes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,7 +59,9 @@ def _usable(path: Path, problems: Problems, missing_ok: bool = False) -> bool:
         problems.fatal(path.name, "is a symlink; input artifacts must be regular files in the run dir (refused)")
         return False
     if not path.is_file():
-        if not missing_ok:
+        if path.exists():  # a directory, a FIFO, ...: never opened (a FIFO would block the judge)
+            problems.fatal(path.name, "is not a regular file; input artifacts must be regular files (refused)")
+        elif not missing_ok:
             problems.fatal(path.name, "missing")
         return False
     return True
@@ -76,10 +79,21 @@ def _load_json(path: Path, problems: Problems) -> Any:
     if not _usable(path, problems):
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.fatal(path.name, f"unreadable ({exc})")
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # (nested too deep)
+        problems.fatal(path.name, f"unreadable ({type(exc).__name__}: {exc})")
         return None
+    if value is None:  # None means "already reported" to every caller: say it here
+        problems.fatal(path.name, "holds JSON null, expected the object or list its writer records")
+    return value
+
+
+def _finite(value: Any) -> float:
+    """A finite number from CSV text or JSON; NaN, infinities and booleans are damage (ValueError)."""
+    number = float(value)
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 def _time(text: Any) -> float | None:
@@ -105,8 +119,8 @@ def load_probes(path: Path, problems: Problems) -> tuple[Probe, ...]:
     for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase")),
                                   start=2):
         try:
-            probes.append(Probe(t=float(row["epoch"]), ok=row["ok"] == "1",
-                                latency_ms=float(row["latency_ms"]) if row["latency_ms"] else None,
+            probes.append(Probe(t=_finite(row["epoch"]), ok=row["ok"] == "1",
+                                latency_ms=_finite(row["latency_ms"]) if row["latency_ms"] else None,
                                 status=int(row["status"]) if row["status"] else None, phase=row["phase"]))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}:{line_no}: bad probe row ({exc})")
@@ -117,8 +131,8 @@ def load_memory(path: Path, problems: Problems) -> tuple[MemSample, ...]:
     samples = []
     for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb")), start=2):
         try:
-            samples.append(MemSample(t=float(row["epoch"]), service=row["service"], lifetime=row["lifetime"],
-                                     rss_mb=float(row["rss_mb"])))
+            samples.append(MemSample(t=_finite(row["epoch"]), service=row["service"], lifetime=row["lifetime"],
+                                     rss_mb=_finite(row["rss_mb"])))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}:{line_no}: bad memory row ({exc})")
     return tuple(samples)
@@ -160,15 +174,16 @@ def load_faults(path: Path, problems: Problems) -> tuple[Fault, ...]:
     by_id: dict[str, dict[str, Any]] = {}
     for record in ledger.entries:
         try:
+            stamp = parse_iso(record["ts"])  # every line's time, even a step already seen
             entry = by_id.setdefault(str(record["fault"]), {
                 "kind": record["kind"], "target": record["target"], "params": record.get("params") or {},
                 "planned": None, "intent": None, "applied": None, "restored": None, "failed": None, "duration": None})
             if isinstance(record.get("duration"), int | float) and not isinstance(record["duration"], bool):
-                entry["duration"] = float(record["duration"])
+                entry["duration"] = _finite(record["duration"])
             if record["step"] == "failed":
                 entry["failed"] = str(record.get("error") or "failed")
             else:
-                entry[record["step"]] = entry[record["step"]] or parse_iso(record["ts"])
+                entry[record["step"]] = entry[record["step"]] or stamp
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: bad ledger line {record!r:.80} ({exc})")
     faults = []
@@ -215,15 +230,15 @@ def load_mutations(path: Path, problems: Problems) -> tuple[tuple[Mutation, ...]
         if not _check_schema(path, record, 1, problems):
             break
         try:
-            kind = record["type"]
+            stamp, kind = parse_iso(record["ts"]), record["type"]  # every line's time, whatever its type
             if kind == "seen":
-                latencies.append(float(record["latencyS"]))
+                latencies.append(_finite(record["latencyS"]))
             elif kind in ("ok", "fail", "info"):
                 io_id = record.get("ioId")
                 mutations.append(Mutation(op=int(record["op"]), action=str(record["action"]),
                                           io_id=None if io_id is None else int(io_id),
                                           fields=dict(record.get("fields") or {}), type=kind,
-                                          t=parse_iso(record["ts"])))
+                                          t=stamp))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: bad mutation {record!r:.80} ({exc})")
     return tuple(mutations), tuple(latencies)
@@ -245,6 +260,24 @@ def load_readbacks(path: Path, problems: Problems) -> tuple[PlcReadback, ...]:
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: bad read-back {record!r:.80} ({exc})")
     return tuple(readbacks)
+
+
+def check_plan(path: Path, problems: Problems) -> None:
+    """plan.json: `{schema: 1, faults: [{id, kind, target, at, ...}]}`; anything else is broken (its judges
+    error). Its faults are judged from injected.jsonl; the plan says what had to happen."""
+    plan = _load_json(path, problems)
+    if plan is None:
+        return
+    faults = plan.get("faults") if isinstance(plan, dict) else None
+    if not isinstance(plan, dict) or not isinstance(faults, list):
+        problems.fatal(path.name, f"is a JSON {type(plan).__name__} without a faults list, expected "
+                                  f"{{schema: 1, faults: [{{id, kind, target, at, duration, params}}]}}")
+    elif plan.get("schema") != 1:
+        problems.fatal(path.name, f"schema {plan.get('schema')!r}, expected 1: written by another version of battle")
+    else:
+        odd = [f for f in faults if not isinstance(f, dict) or not all(k in f for k in ("id", "kind", "target", "at"))]
+        if odd:
+            problems.fatal(path.name, f"faults must be objects with id, kind, target and at; got {odd[0]!r:.80}")
 
 
 def _snapshot(path: Path, problems: Problems) -> dict[int, dict[str, Any]] | None:
@@ -282,8 +315,8 @@ def _settle_seconds(path: Path, problems: Problems) -> float | None:
     if raw is None:
         return None
     seconds = raw.get("seconds") if isinstance(raw, dict) else None
-    if not isinstance(raw, dict) or not isinstance(raw.get("drained"), bool) or (
-            raw["drained"] and (isinstance(seconds, bool) or not isinstance(seconds, int | float))):
+    if not isinstance(raw, dict) or not isinstance(raw.get("drained"), bool) or (raw["drained"] and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds))):
         problems.fatal(path.name, f"expected {{drained: bool, seconds: number}}, got {raw!r:.120}")
         return None
     return float(seconds or 0.0) if raw["drained"] else None
@@ -306,6 +339,11 @@ def gather(run_dir: Path) -> Evidence:
     started = parse_iso(manifest["startedAt"])
     soak_end = _time(times.get("soakEnd")) or started + float(manifest.get("minutes", 0)) * 60.0
     knobs = manifest.get("knobs", {})
+    try:
+        warmup_s = _finite(knobs["WARMUP_S"]) if "WARMUP_S" in knobs else 0.0
+    except (TypeError, ValueError):
+        raise GatherError(f"manifest.json: knobs.WARMUP_S is {knobs['WARMUP_S']!r:.40}, expected a number") from None
+    check_plan(run_dir / "plan.json", problems)
     tool_events, docker_events = load_events(run_dir / "events.jsonl", problems)
     _, engine_events = load_events(run_dir / "docker-events.jsonl", problems, missing_ok=True)
     mutations, latencies = load_mutations(run_dir / "mutations.jsonl", problems)
@@ -317,7 +355,7 @@ def gather(run_dir: Path) -> Evidence:
         run_id=str(manifest.get("runId")),
         started_at=started,
         soak_end=soak_end,
-        warmup_s=float(knobs["WARMUP_S"]) if "WARMUP_S" in knobs else 0.0,
+        warmup_s=warmup_s,
         probes=load_probes(run_dir / "health.csv", problems),
         memory=load_memory(run_dir / "memory.csv", problems),
         ops=load_ops(run_dir, problems),
