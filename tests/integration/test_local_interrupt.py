@@ -14,33 +14,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from local_runs import ledger_steps, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BOUND_S = 60.0  # calm + stop the stack + verdict
-
-
-def _wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def _ledger_steps(run_dir: Path, kind: str) -> list[str]:
-    path = run_dir / "injected.jsonl"
-    if not path.exists():
-        return []
-    steps = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("kind") == kind:
-            steps.append(record["step"])
-    return steps
 
 
 @pytest.mark.parametrize(("kind", "knobs"), [
@@ -55,7 +32,7 @@ def test_sigterm_mid_fault_restores_stops_everything_and_writes_an_error_verdict
                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     run_dir = runs / f"term-{kind}"
     try:
-        _wait_for(lambda: "applied" in _ledger_steps(run_dir, kind), 120, f"the {kind} fault to be applied")
+        wait_for(lambda: "applied" in ledger_steps(run_dir, kind), 120, f"the {kind} fault to be applied")
         children = psutil.Process(process.pid).children(recursive=True)
         assert children, "the local stack runs as child processes"
         sent = time.monotonic()
@@ -68,7 +45,7 @@ def test_sigterm_mid_fault_restores_stops_everything_and_writes_an_error_verdict
     print(f"SIGTERM mid-{kind}: exit {process.returncode} after {took:.1f} s")
     assert took < BOUND_S, output[-3000:]
     assert process.returncode == 2, output[-3000:]
-    assert "restored" in _ledger_steps(run_dir, kind), f"the {kind} fault was not restored:\n{output[-3000:]}"
+    assert "restored" in ledger_steps(run_dir, kind), f"the {kind} fault was not restored:\n{output[-3000:]}"
     alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"children survived the run: {[c.cmdline() for c in alive]}"
     verdict = json.loads((run_dir / "verdict.json").read_text())

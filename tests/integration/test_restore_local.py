@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from local_runs import ledger_lines, wait_for
 
 from battle.chaos.local_state import ProcessRecord, ServiceRecord, StackState, describe_process
 from battle.chaos.orphans import OrphanedStack
@@ -25,30 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 RESTORE_BOUND_S = 60.0
 
 
-def _wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def _ledger(run_dir: Path) -> list[dict]:
-    path = run_dir / "injected.jsonl"
-    if not path.exists():
-        return []
-    lines = []
-    for line in path.read_text().splitlines():
-        try:
-            lines.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return lines
-
-
 def _steps(run_dir: Path, kind: str) -> list[str]:
-    return [r["step"] for r in _ledger(run_dir) if r.get("kind") == kind]
+    return [r["step"] for r in ledger_lines(run_dir) if r.get("kind") == kind]
 
 
 def _restore(run_dir: Path, env: dict) -> tuple[int, str, float]:
@@ -73,7 +52,7 @@ def test_battle_restore_after_sigkill_mid_fault(tmp_path, kind, knobs):
                                    env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     children: list[psutil.Process] = []
     try:
-        _wait_for(lambda: "applied" in _steps(run_dir, kind), 150, f"the {kind} fault to be applied")
+        wait_for(lambda: "applied" in _steps(run_dir, kind), 150, f"the {kind} fault to be applied")
         children = psutil.Process(harness.pid).children(recursive=True)
         assert len(children) >= 4, "tool, cloud, plc-sim and cloud-proxy run as child processes"
         state = json.loads((run_dir / "local-stack.json").read_text())
@@ -95,8 +74,8 @@ def test_battle_restore_after_sigkill_mid_fault(tmp_path, kind, knobs):
     print(f"battle restore after SIGKILL mid-{kind} ({took:.1f} s):\n{output}")
     assert code == 0, output
     assert took < RESTORE_BOUND_S
-    fault_id = next(r["fault"] for r in _ledger(run_dir) if r["kind"] == kind and r["step"] == "applied")
-    restored = [r for r in _ledger(run_dir) if r["fault"] == fault_id and r["step"] == "restored"]
+    fault_id = next(r["fault"] for r in ledger_lines(run_dir) if r["kind"] == kind and r["step"] == "applied")
+    restored = [r for r in ledger_lines(run_dir) if r["fault"] == fault_id and r["step"] == "restored"]
     assert len(restored) == 1 and restored[0]["by"] == "battle restore", restored
     if kind == "pause":
         assert "resumed tool (SIGCONT to process group" in output, output
@@ -113,7 +92,7 @@ def test_battle_restore_after_sigkill_mid_fault(tmp_path, kind, knobs):
     print(f"second battle restore:\n{again}")
     assert code == 0, again
     assert "nothing to do" in again, again
-    assert sum(1 for r in _ledger(run_dir) if r["fault"] == fault_id and r["step"] == "restored") == 1
+    assert sum(1 for r in ledger_lines(run_dir) if r["fault"] == fault_id and r["step"] == "restored") == 1
 
 
 def test_battle_restore_refuses_while_the_harness_runs(tmp_path):
@@ -144,7 +123,7 @@ def test_orphans_resume_a_frozen_process_then_stop_it():
     process = _sleeper()
     try:
         os.killpg(process.pid, signal.SIGSTOP)
-        _wait_for(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED, 5, "the freeze")
+        wait_for(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED, 5, "the freeze")
         stack = OrphanedStack(StackState(None, "http://127.0.0.1:9", services=(_record("tool", process),)))
         assert not stack.is_running("tool")
         stack.unpause("tool")
