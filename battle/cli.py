@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from battle.config import ConfigError, RunConfig, scenario_names
+from battle.config import ConfigError, RunConfig, resolve_checked, scenario_names
 from battle.verdict import EXIT_CODES
 
 if TYPE_CHECKING:
@@ -22,8 +22,10 @@ EXIT_ERROR = EXIT_CODES["error"]
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
-    return RunConfig.from_env(scenario=getattr(args, "scenario", None), minutes=getattr(args, "minutes", None),
-                              seed=getattr(args, "seed", None))
+    """The knobs of validate, plan and run: resolved and checked, a misspelt knob warned about (or, with
+    STRICT_KNOBS, refused) on stderr."""
+    return resolve_checked(os.environ, getattr(args, "scenario", None), getattr(args, "minutes", None),
+                           getattr(args, "seed", None), warn=lambda line: print(f"battle: {line}", file=sys.stderr))
 
 
 def _say_gates(config: RunConfig, decision: GateDecision) -> None:

@@ -117,10 +117,10 @@ def cmd_observer(args: argparse.Namespace) -> int:
 def cmd_compose_env(args: argparse.Namespace) -> int:
     from battle.backends.docker_env import compose_environment, image_ids, shell_exports
     from battle.backends.manifest import git_commit
-    from battle.config import RunConfig
+    from battle.config import resolve_checked
     from battle.gating import plan_and_gates
 
-    config = RunConfig.from_env()
+    config = resolve_checked(os.environ, warn=lambda line: print(f"[battle] {line}", file=sys.stderr))
     _plan, decision = plan_and_gates(config)
     env = compose_environment(config, os.environ, git_commit=git_commit(REPO), images=image_ids(os.environ))
     sys.stdout.write(shell_exports(env))

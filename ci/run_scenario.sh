@@ -54,7 +54,8 @@ fi
 
 # Before anything touches Docker: a bad knob (or a plan that cannot be made) ends the run here, naming the
 # knob and the accepted form. validate also decides the gates: each gate this soak cannot judge is demoted
-# to report and said here, one line each, before the stack starts (STRICT_GATES=1: exit 2 instead).
+# to report and said here, one line each, before the stack starts (STRICT_GATES=1: exit 2 instead); a
+# variable that looks like a misspelt knob (SOAK_MINUTE) is warned about here too (STRICT_KNOBS=1: exit 2).
 if ! gates=$("$PY" -m battle validate 2>&1 >/dev/null); then
     printf '%s\n' "$gates" >&2
     exit 2

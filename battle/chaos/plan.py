@@ -11,13 +11,18 @@ schedule. Rules every plan obeys:
 - every fault is restored before the soak ends, leaving a calm tail of max(10% of the soak, 20 s)
   (never more than half the soak): durations are clipped to fit;
 - faults on the same target never overlap (a later one is shifted after the earlier one plus a
-  short gap, or skipped if it no longer fits), and attrition keeps at most MAX_DEAD targets down.
+  short gap, or skipped if it no longer fits or is still blocked after MAX_SHIFTS shifts), and
+  attrition keeps at most MAX_DEAD targets down;
+- a family draws at most one event per MIN_STEP_S and at most MAX_EVENTS_PER_FAMILY in all; asking
+  for more is a configuration error. With every knob bounded (SOAK_MINUTES ≤ one week), the largest
+  plan the knobs allow is made in about a second.
 
 `plan_to_json` is byte-identical for the same resolved configuration.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import random
@@ -33,7 +38,14 @@ from battle.config import ConfigError, RunConfig, load_catalogue, resolve
 PLAN_SCHEMA = 1
 SAME_TARGET_GAP_S = 5.0  # a breath between two faults on one target, so their effects can be told apart
 MIN_DURATION_S = 1.0  # clipping a fault below this would inject nothing worth judging
-MIN_STEP_S = 10.0  # a storm with lo=0 still advances; bounds the number of events
+MIN_STEP_S = 10.0  # a storm with lo=0 (a flap with a tiny period) still advances; bounds the number of events
+# A family drawing more events than this is a configuration error (exit 2), not a plan: at one event per MIN_STEP_S
+# a one-week soak could draw 60480 per family. 5000 leaves a week of s3 (an error burst every 1-4 min: ~4000).
+MAX_EVENTS_PER_FAMILY = 5000
+# A non-mandatory event still blocked after this many shifts past the faults in its way is skipped: its target
+# (or the attrition budget) is saturated. Realistic plans shift an event at most twice; this keeps a saturated
+# week-long plan linear instead of walking every later event along the whole chain.
+MAX_SHIFTS = 20
 TAIL_FRACTION, TAIL_MIN_S = 0.10, 20.0
 MOVED_IN_MAX_FRACTION = 1 / 6  # a moved-in event of a short soak may not take over the whole soak
 _EPS = 1e-6
@@ -148,6 +160,16 @@ def _ensure_variants(cands: list[_Candidate], variants: Sequence[Variant], rng: 
     return out
 
 
+def _count(cfg: RunConfig, knob: str, drawn: Sequence[_Candidate], window: Window) -> None:
+    """Refuse a family about to draw more than MAX_EVENTS_PER_FAMILY events, naming the knob that asks for them."""
+    if len(drawn) < MAX_EVENTS_PER_FAMILY:
+        return
+    raise PlanError([
+        f"{knob}={cfg.to_env()[knob]!r} would draw more than {MAX_EVENTS_PER_FAMILY} events in a "
+        f"{cfg.minutes:g}-minute soak: expected at most {MAX_EVENTS_PER_FAMILY} per fault family (a plan stays quick to "
+        f"make and to run); raise the interval of {knob} or lower SOAK_MINUTES"])
+
+
 def storm(name: str, kind: str, variants: Callable[[RunConfig], Sequence[Variant]],
           duration_knob: str) -> Family:
     """Events `lo..hi` minutes apart (uniform), cycling through the variants."""
@@ -160,11 +182,13 @@ def storm(name: str, kind: str, variants: Callable[[RunConfig], Sequence[Variant
         def make(seq: int, at: float, variant: Variant) -> _Candidate:
             return _Candidate(name, seq, at, duration, kind, variant[0], variant[1])
 
-        out, t, seq = [], 0.0, 0
+        out: list[_Candidate] = []
+        t, seq = 0.0, 0
         while True:
             t += max(rng.uniform(lo, hi) * 60.0, MIN_STEP_S)
             if t >= window.end:
                 break
+            _count(cfg, name, out, window)
             out.append(make(seq, round(t, 1), vs[seq % len(vs)]))
             seq += 1
         return _ensure_variants(out, vs, rng, window, make)
@@ -181,11 +205,13 @@ def flap(name: str, kind: str, target: str) -> Family:
         def make(seq: int, at: float, variant: Variant) -> _Candidate:
             return _Candidate(name, seq, at, round(down * 60.0, 1), kind, target, {})
 
-        out, seq = [], 0
+        out: list[_Candidate] = []
+        seq = 0
         t = rng.uniform(period - down, period) * 60.0
         while t < window.end:
+            _count(cfg, name, out, window)
             out.append(make(seq, round(t, 1), (target, {})))
-            seq, t = seq + 1, t + period * 60.0
+            seq, t = seq + 1, t + max(period * 60.0, MIN_STEP_S)
         return _ensure_variants(out, [(target, {})], rng, window, make)
 
     return Family(name, lambda cfg: cfg.value(name) is not None, generate)
@@ -218,11 +244,13 @@ def _attrition(cfg: RunConfig, rng: random.Random, window: Window) -> list[_Cand
         target = targets[rng.randrange(len(targets))]
         return _Candidate("ATTRITION", seq, at, round(rng.uniform(rlo, rhi), 1), kind, target, {})
 
-    out, t, seq = [], 0.0, 0
+    out: list[_Candidate] = []
+    t, seq = 0.0, 0
     while True:
         t += max(rng.uniform(lo, hi) * 60.0, MIN_STEP_S)
         if t >= window.end:
             break
+        _count(cfg, "ATTRITION_PERIOD", out, window)
         out.append(make(seq, round(t, 1), ("", {})))
         seq += 1
     return _ensure_variants(out, [("", {})], rng, window, make)
@@ -251,16 +279,24 @@ def _ceil_tenth(x: float) -> float:
 
 
 class _Schedule:
-    """Placed faults; finds the earliest slot for a candidate that breaks no rule."""
+    """Placed faults; finds the earliest slot for a candidate that breaks no rule.
+
+    Faults on one target never overlap, so per target they are kept sorted by start (and so by end): the
+    faults that could block a slot are found by bisection, which keeps a week-long plan with thousands of
+    faults fast. Attrition faults (at most MAX_DEAD at once, any target) are kept sorted by start too."""
 
     def __init__(self, window: Window, max_dead: int) -> None:
         self.window, self.max_dead = window, max_dead
         self.placed: list[_Candidate] = []
+        self._starts: dict[str, list[float]] = {}  # per target, sorted
+        self._ends: dict[str, list[float]] = {}  # per target, in the same order (also sorted: no overlaps)
+        self._attrition: list[tuple[float, float]] = []  # (start, end), sorted
+        self._longest_attrition = 0.0
 
-    def place(self, c: _Candidate, start: float) -> bool:
-        t = _ceil_tenth(start)
+    def place(self, c: _Candidate, start: float, max_shifts: int | None = None) -> bool:
+        t, shifts = _ceil_tenth(start), 0
         while True:
-            if t > self.window.end + _EPS:
+            if t > self.window.end + _EPS or (max_shifts is not None and shifts > max_shifts):
                 return False
             duration = c.duration
             if t + duration > self.window.end + _EPS:
@@ -270,24 +306,38 @@ class _Schedule:
             next_t = self._blocked_until(c, t, duration)
             if next_t is None:
                 c.at, c.duration = round(t, 1), duration
-                self.placed.append(c)
+                self._add(c)
                 return True
             t = max(_ceil_tenth(next_t), round(t + 0.1, 1))  # always progress
+            shifts += 1
+
+    def _add(self, c: _Candidate) -> None:
+        self.placed.append(c)
+        end = c.at + c.duration
+        starts = self._starts.setdefault(c.target, [])
+        i = bisect.bisect_right(starts, c.at)
+        starts.insert(i, c.at)
+        self._ends.setdefault(c.target, []).insert(i, end)
+        if c.family == "ATTRITION":
+            bisect.insort(self._attrition, (c.at, end))
+            self._longest_attrition = max(self._longest_attrition, c.duration)
 
     def _blocked_until(self, c: _Candidate, t: float, duration: float) -> float | None:
         """None when [t, t+duration] is free; else the earliest later start worth trying."""
         later = None
-        same = [p for p in self.placed if p.target == c.target
-                and p.at < t + duration + SAME_TARGET_GAP_S - _EPS and t < p.at + p.duration + SAME_TARGET_GAP_S - _EPS]
-        if same:
-            later = max(p.at + p.duration + SAME_TARGET_GAP_S for p in same)
+        before = t + duration + SAME_TARGET_GAP_S - _EPS  # a fault starting before this may block
+        starts, ends = self._starts.get(c.target, []), self._ends.get(c.target, [])
+        j = bisect.bisect_left(starts, before) - 1
+        # Same-target faults do not overlap, so the last one starting in time ends last: it alone decides.
+        if j >= 0 and t < ends[j] + SAME_TARGET_GAP_S - _EPS:
+            later = ends[j] + SAME_TARGET_GAP_S
         if c.family == "ATTRITION":
             # The gap keeps a return and the next kill apart, so MAX_DEAD holds even at the boundary.
-            down = [p for p in self.placed if p.family == "ATTRITION"
-                    and p.at < t + duration + SAME_TARGET_GAP_S - _EPS
-                    and t < p.at + p.duration + SAME_TARGET_GAP_S - _EPS]
+            lo = bisect.bisect_left(self._attrition, (t - self._longest_attrition - SAME_TARGET_GAP_S - 1.0,))
+            hi = bisect.bisect_left(self._attrition, (before,))
+            down = [end for _start, end in self._attrition[lo:hi] if t < end + SAME_TARGET_GAP_S - _EPS]
             if len(down) >= self.max_dead:
-                first_back = min(p.at + p.duration + SAME_TARGET_GAP_S for p in down)
+                first_back = min(down) + SAME_TARGET_GAP_S
                 later = first_back if later is None else max(later, first_back)
         return later
 
@@ -313,7 +363,7 @@ def generate_plan(config: RunConfig) -> Plan:
                 f"{c.duration:g} s) — raise SOAK_MINUTES or shorten the fault durations"])
     rest = sorted((c for c in candidates if not c.mandatory), key=lambda c: (c.at, order.index(c.family), c.seq))
     for c in rest:
-        schedule.place(c, c.at)  # a non-mandatory event that no longer fits is skipped
+        schedule.place(c, c.at, MAX_SHIFTS)  # a non-mandatory event that no longer fits (or not soon) is skipped
 
     placed = sorted(schedule.placed, key=lambda c: (c.at, order.index(c.family), c.seq))
     width = max(3, len(str(len(placed))))

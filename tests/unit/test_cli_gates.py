@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 
 import battle.config as config_module
 from battle import cli
 from battle.chaos.plan import generate_plan, plan_to_json
-from battle.config import load_catalogue, resolve
+from battle.config import load_catalogue, meant_knobs, resolve
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    """Only what a test sets: no knob leaks in from the shell running the tests."""
-    for name in load_catalogue().knobs:
+    """Only what a test sets: no knob (nor a variable that looks like a misspelt one) leaks in from the shell."""
+    knobs = tuple(load_catalogue().knobs)
+    for name in [*knobs, *(n for n in os.environ if meant_knobs(n, knobs))]:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -93,11 +96,18 @@ def catalogue_text(monkeypatch):
     load_catalogue.cache_clear()
 
 
+def _line_of(text: str, needle: str) -> int:
+    return text[:text.index(needle)].count("\n") + 1
+
+
 def test_a_catalogue_that_demotes_i4_stops_validate_with_exit_2(capsys, catalogue_text):
-    catalogue_text(lambda text: text.replace('  mutate:\n', '  mutate:\n    report: {I4: "edits race the crew"}\n', 1))
+    edited = []
+    catalogue_text(lambda text: edited.append(text.replace(
+        '  mutate:\n', '  mutate:\n    report: {I4: "edits race the crew"}\n', 1)) or edited[-1])
     code, out, err = run_cli(capsys, "validate", "--scenario", "s1")
     assert code == 2 and out == ""
-    assert "battle/scenarios.yml: scenario mutate: cannot demote I4 to report" in err
+    line = _line_of(edited[-1], "    report: {I4:")
+    assert f"battle/scenarios.yml:{line}: scenario mutate: cannot demote I4 to report" in err
 
 
 def test_a_catalogue_with_an_empty_reason_or_the_old_gates_list_is_refused(capsys, catalogue_text):
@@ -105,8 +115,8 @@ def test_a_catalogue_with_an_empty_reason_or_the_old_gates_list_is_refused(capsy
                    .replace('  s3:\n', '  s3:\n    gates: [I4, I6]\n', 1))
     code, _out, err = run_cli(capsys, "validate")
     assert code == 2
-    assert "battle/scenarios.yml: scenario s2: report I3 needs a one-line reason" in err
-    assert "battle/scenarios.yml: scenario s3: 'gates:' is no longer read" in err
+    assert re.search(r"battle/scenarios\.yml:\d+: scenario s2: report I3 needs a one-line reason", err)
+    assert re.search(r"battle/scenarios\.yml:\d+: scenario s3: 'gates:' is no longer read", err)
 
 
 def test_the_summary_prints_each_demoted_gate(capsys):

@@ -1,6 +1,7 @@
 """Bad values stop the run with one error naming every bad knob, its value and the accepted form."""
 
 import pathlib
+import re
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_bad_storm_names_knob_value_and_form():
         resolve({"DOWNLOAD_STORM": "abc"})
     assert err.value.problems == (
         "DOWNLOAD_STORM='abc' (from the environment): expected two numbers 'lo,hi' in minutes "
-        "with 0 ≤ lo ≤ hi and hi > 0, or '' to turn it off",)
+        "with 0 ≤ lo ≤ hi ≤ 10080 and hi > 0, or '' to turn it off",)
 
 
 @pytest.mark.parametrize("minutes", ["-5", "0", "abc", "nan", "inf", ""])
@@ -53,7 +54,7 @@ def test_every_problem_is_reported_at_once():
 
 @pytest.mark.parametrize("knob, value, form", [
     ("BOTS", "2.5", "an integer between 1 and 256"),
-    ("SEED", "-1", "an integer ≥ 0"),
+    ("SEED", "-1", "an integer between 0 and 9007199254740991"),
     ("HOT_FRACTION", "1.5", "a number between 0 and 1"),
     ("DOWNLOAD_STORM", "40,20", "0 ≤ lo ≤ hi"),
     ("DOWNLOAD_STORM", "1,2,3", "two numbers 'lo,hi'"),
@@ -102,9 +103,13 @@ BROKEN = """
 schema: 1
 defaults:
   SCENARIO: {group: run, type: scenario, default: a, doc: d}
-  N: {group: run, type: int, min: 1, default: 0, doc: d}
+  N: {group: run, type: int, min: 1, max: 9, default: 0, doc: d}
   W: {group: run, type: wobbly, default: 1, doc: d}
-  R: {group: chaos, type: range, unit: minutes, optional: true, default: "", doc: d}
+  R: {group: chaos, type: range, unit: minutes, optional: true, max: 60, default: "", doc: d}
+  STRICT_KNOBS: {group: run, type: bool, default: false, doc: d}
+  SOAK_MINUTES: {group: run, type: float, above: 0, max: 60, default: 1, doc: d}
+  SEED: {group: run, type: int, min: 0, max: 9, default: 1, doc: d}
+  BOTS: {group: run, type: int, min: 1, max: 9, default: 1, doc: d}
 scenarios:
   a: {description: ok, report: {I3: "no PLC here"}, knobs: {R: "x,y"}}
   b: {description: ok, gates: [I9], knobs: {NOT_A_KNOB: 1, SCENARIO: a}}
@@ -117,9 +122,12 @@ def test_a_broken_catalogue_reports_every_problem():
     with pytest.raises(ConfigError) as err:
         parse_catalogue(BROKEN)
     problems = err.value.problems
-    assert all(p.startswith("battle/scenarios.yml: ") for p in problems), problems
+    assert all(re.match(r"battle/scenarios\.yml:\d+: ", p) for p in problems), problems
     text = "\n".join(problems)
-    assert "N='0'" in text and "an integer ≥ 1" in text
+    assert "battle/scenarios.yml:5: default of N='0' (the default): expected an integer between 1 and 9" in text
+    assert "battle/scenarios.yml:6: knob W: type must be one of" in text
+    assert "battle/scenarios.yml:13: scenario a: R='x,y'" in text
+    assert "battle/scenarios.yml:14: scenario b: 'gates:' is no longer read" in text
     assert "knob W: type must be one of" in text
     assert "scenario a: R='x,y'" in text
     assert "scenario a: report" not in text  # a demotion with its reason is fine
@@ -134,7 +142,7 @@ def test_a_broken_catalogue_reports_every_problem():
 
 def test_a_scenario_demotion_is_read_in_id_order_with_its_reason():
     cat = parse_catalogue(BROKEN.split("scenarios:")[0].replace("default: 0", "default: 1")
-                          .replace("type: wobbly", "type: int") + """scenarios:
+                          .replace("type: wobbly", "type: int, max: 9") + """scenarios:
   a: {description: ok, report: {I7: " edits are elsewhere ", I3: "no PLC here"}}
 """)
     assert list(cat.scenarios["a"].report_only.items()) == [("I3", "no PLC here"), ("I7", "edits are elsewhere")]

@@ -166,7 +166,7 @@ def test_a_scenario_cannot_demote_loss_or_divergence():
     with pytest.raises(ConfigError) as err:
         _catalogue_with("mutate", '    report: {I4: "edits race the crew"}\n')
     (problem,) = err.value.problems
-    assert problem.startswith("battle/scenarios.yml: scenario mutate: cannot demote I4 to report")
+    assert re.match(r"battle/scenarios\.yml:\d+: scenario mutate: cannot demote I4 to report", problem)
 
 
 def test_strict_gates_turns_an_infeasible_gate_into_a_configuration_error():
