@@ -151,6 +151,13 @@ finish() {
     trap '' INT TERM HUP
     CODE=2
     if [ "$STACK_UP" = 1 ]; then
+        if [ -n "$REASON" ]; then
+            # Cut short (a signal, a timeout): chaos calms on SIGTERM, restoring every fault still applied
+            # and journaling it, before the artifacts are collected and the stack goes away.
+            log "calming: stopping the chaos service (it restores what is still applied and journals it)"
+            compose stop --timeout 30 chaos >"$TMP_DIR/calm.log" 2>&1 ||
+                { log "stopping chaos failed:"; cat "$TMP_DIR/calm.log"; }
+        fi
         log "collecting artifacts into $ART"
         collect
         "$PY" -m battle finish-run "$ART" --observer-exit "$OBSERVER_EXIT" --reason "$REASON" \
