@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,8 +94,16 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     driver = docker_driver_for(config)
     feed = DockerFeed.from_engine(FeedSettings(run_dir=config.plan_path.parent, project=config.project))
     feed.start()
+
+    def restarts_reach_the_runner(service: Any) -> None:
+        def on_record(record: dict[str, Any]) -> None:
+            if record.get("action") == "start" and record.get("service"):
+                service.runner.on_target_started(str(record["service"]))
+
+        feed.events.listeners.append(on_record)
+
     try:
-        return serve_chaos(config, driver)
+        return serve_chaos(config, driver, on_service=restarts_reach_the_runner)
     finally:
         feed.stop()
         _say(f"chaos: docker feed {feed.summary()}")

@@ -142,7 +142,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
             plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=types),
             expected_flags=stack.expected_flags(),
             event_logs=((manager.log_path("tool"), "tool"),),
-            event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim")),),
+            event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim"),
+                                              on_restart=runner.on_target_started),),
             progress=options.progress,
         ),
     )

@@ -29,8 +29,10 @@ class Supervised(Protocol):
 
 class LocalRestartPolicy:
     def __init__(self, manager: Supervised, services: Iterable[str], writer: JsonlWriter | None = None,
-                 delay_s: float = 1.0, poll_s: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+                 delay_s: float = 1.0, poll_s: float = 0.5, clock: Callable[[], float] = time.time,
+                 on_restart: Callable[[str], object] | None = None) -> None:
         self.manager = manager
+        self.on_restart = on_restart  # e.g. the plan runner: re-apply a fault the restart undid
         self.services = tuple(services)
         self.writer = writer
         self.delay_s = delay_s
@@ -64,6 +66,8 @@ class LocalRestartPolicy:
             new_pid = self.manager.start(name)
             self.restarts[name] = self.restarts.get(name, 0) + 1
             self._event(name, "start", restartPolicy="on-failure", pid=new_pid)
+            if self.on_restart is not None:
+                self.on_restart(name)
             log.warning("%s exited with code %s; restarted by the on-failure policy (pid %s)", name, code, new_pid)
 
     def _loop(self) -> None:

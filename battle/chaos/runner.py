@@ -300,6 +300,35 @@ class PlanRunner:
         self.counts["restored"] += 1
         return True
 
+    def on_target_started(self, target: str) -> list[dict[str, Any]]:
+        """The runtime saw `target` start while faults were active on it (a crash and its restart policy).
+
+        A fault whose effect lives in the target's process (its kind declares `undone_by_restart`,
+        e.g. a freeze) is gone with the old process: it is re-applied for the rest of its window and
+        journaled `applied` again, by "target restart"; if that fails it is ended (`failed`, then no
+        longer active). A fault whose effect outlives a restart (a network cut, a proxy layer, a file)
+        or that restarts the target itself is left as it is. Returns what was done, one entry a fault."""
+        done: list[dict[str, Any]] = []
+        with self._lock:
+            for fault_id, active in list(self._active.items()):
+                fault = active.fault
+                if fault["target"] != target:
+                    continue
+                if not get_kind(fault["kind"]).effects_on(target).undone_by_restart:
+                    continue
+                note = f"{target} started again during {fault_id}; its restart undid the fault"
+                try:
+                    get_kind(fault["kind"]).apply(self._driver, self._proxy, fault)
+                except Exception as exc:  # journaled: the fault is over, the ledger says so
+                    del self._active[fault_id]
+                    self._fail(fault, f"ended: re-applying after the restart failed: {exc}", by="target restart",
+                               note=note)
+                    done.append({"fault": fault_id, "action": "ended", "error": str(exc)})
+                    continue
+                self._ledger.record(fault, "applied", by="target restart", note=note + "; re-applied")
+                done.append({"fault": fault_id, "action": "re-applied"})
+        return done
+
     def _fail(self, fault: Mapping[str, Any], error: str, *, by: str | None = None, note: str | None = None) -> None:
         self._ledger.record(fault, "failed", error, by=by, note=note)
         self.counts["failed"] += 1

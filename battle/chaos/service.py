@@ -260,11 +260,15 @@ class ChaosService:
         return report
 
 
-def serve_chaos(config: ChaosServiceConfig, driver: RuntimeDriver, proxy_client: Any = None) -> int:
-    """Serve until SIGTERM/SIGINT, then calm. Returns 0, or 2 if a fault could not be restored."""
+def serve_chaos(config: ChaosServiceConfig, driver: RuntimeDriver, proxy_client: Any = None,
+                on_service: Callable[[ChaosService], object] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT, then calm. Returns 0, or 2 if a fault could not be restored.
+    `on_service` wires the service to the rest of the chaos process (e.g. the engine's events)."""
     service = ChaosService(
         config, driver, proxy_client if proxy_client is not None else proxy_client_for(config)
     )
+    if on_service is not None:
+        on_service(service)
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())

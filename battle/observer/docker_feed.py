@@ -261,6 +261,8 @@ class DockerEventFollower:
         self._stop = threading.Event()
         self._stream: Any = None
         self._thread = threading.Thread(target=self._loop, name="docker-events", daemon=True)
+        # Told of every engine event written (chaos: a target that started during its fault).
+        self.listeners: list[Callable[[dict[str, Any]], object]] = []
 
     def start(self) -> None:
         # The engine keeps recent events: the starts of services that came up before chaos are still there.
@@ -285,6 +287,12 @@ class DockerEventFollower:
             if record is not None:
                 self.writer.write(record)
                 self.count += 1
+                for listener in self.listeners:
+                    try:
+                        listener(record)
+                    except Exception:  # supervisor: a listener's failure is logged and counted, never fatal
+                        self.errors += 1
+                        log.exception("docker events: a listener failed on %s", record)
             if self._stop.is_set():
                 return
 

@@ -338,3 +338,35 @@ def test_plan_fault_meeting_an_injected_fault_is_failed_not_applied(tmp_path):
     assert driver.methods() == [("pause", "tool")]
     failed = [e for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "failed"]
     assert [e["fault"] for e in failed] == ["f001"] and "api001 (pause)" in failed[0]["error"]
+
+
+def test_a_target_restarted_during_a_freeze_is_frozen_again_and_the_ledger_says_so(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [])
+    outcome = runner.inject("pause", "tool", 30.0)
+    assert runner.on_target_started("tool") == [{"fault": outcome["fault"]["id"], "action": "re-applied"}]
+    assert driver.methods() == [("pause", "tool"), ("pause", "tool")]
+    lines = [e for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "applied"]
+    assert [line.get("by") for line in lines] == [None, "target restart"]
+    assert "re-applied" in lines[1]["note"]
+    assert runner.status()["active"] == [{"fault": outcome["fault"]["id"], "kind": "pause", "target": "tool"}]
+
+
+def test_a_fault_whose_re_apply_fails_after_a_restart_is_ended_not_left_active(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [])
+    outcome = runner.inject("pause", "tool", 30.0)
+    driver.fail_on[("pause", "tool")] = "no such container"
+    [done] = runner.on_target_started("tool")
+    assert done["action"] == "ended" and "no such container" in done["error"]
+    assert runner.status()["active"] == []
+    failed = [e for e in read_ledger(tmp_path / "injected.jsonl").entries if e["step"] == "failed"]
+    assert failed[0]["fault"] == outcome["fault"]["id"] and failed[0]["error"].startswith("ended:")
+
+
+def test_faults_whose_effect_outlives_a_restart_are_left_alone(tmp_path):
+    runner, driver, _, _ = make(tmp_path, [])
+    runner.inject("cloudcut", "cloud", 30.0)
+    runner.inject("delay", "plc-sim", 30.0, {"delayMs": 100})
+    before = driver.methods()
+    assert runner.on_target_started("cloud") == [] and runner.on_target_started("plc-sim") == []
+    assert runner.on_target_started("tool") == []  # nothing active on it
+    assert driver.methods() == before

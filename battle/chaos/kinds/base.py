@@ -38,6 +38,9 @@ class Effects:
     freezes: bool = False  # alive but frozen: accepts nothing until restored
     slows: bool = False  # answers, but slowly
     link: str = ""  # what happens to the tool→cloud link: "cut", "degrade" (latency, drops), "errors" (429/5xx)
+    # The effect lives in the target's process, so if the target restarts during the fault (a crash and
+    # its restart policy) the fault is gone: chaos re-applies it for the rest of its window.
+    undone_by_restart: bool = False
 
     def __post_init__(self) -> None:
         if self.link not in LINK_EFFECTS:
@@ -60,6 +63,8 @@ class Effects:
             parts.append("frozen")
         if self.slows:
             parts.append("slowed")
+        if self.undone_by_restart:
+            parts.append("re-applied if it restarts")
         if self.link:
             parts.append({"cut": "cuts the tool→cloud link", "degrade": "degrades the tool→cloud link",
                           "errors": "the tool→cloud link answers errors"}[self.link])

@@ -16,7 +16,7 @@ class Pause(FaultKind):
     summary = "freeze (SIGSTOP / docker pause), resume after `duration`"
     label = "freeze"
     color = "#e377c2"
-    effects = {"tool": Effects(down=True, freezes=True)}
+    effects = {"tool": Effects(down=True, freezes=True, undone_by_restart=True)}
     draws = (Storm("PAUSE_STORM", "PAUSE_S", lambda cfg: [("tool", {})], priority=5),)
 
     def apply(self, driver: RuntimeDriver, proxy: Any, fault: Mapping[str, Any]) -> None:
