@@ -21,8 +21,7 @@ from typing import Any, NamedTuple
 from battle.chaos.kinds.base import NO_EFFECTS, Effects
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):  # (a tuple: a night has 28,800 of them)
     t: float
     ok: bool
     latency_ms: float | None
@@ -30,8 +29,7 @@ class Probe:
     phase: str  # warmup | calm | fault | recovery | judging
 
 
-@dataclass(frozen=True)
-class MemSample:
+class MemSample(NamedTuple):  # (a tuple: a night has thousands per process)
     t: float
     service: str
     lifetime: str  # pid or container start id: each process lifetime is fitted separately

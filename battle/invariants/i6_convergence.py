@@ -33,6 +33,14 @@ def _state(row: Mapping[str, Any] | None) -> tuple[str | None, str] | None:
     return norm_result(row.get("result")), norm_comments(row.get("comments"))
 
 
+def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two rows hold the same state (equal values first: the usual case, without normalising)."""
+    if a is not None and b is not None and a.get("result") == b.get("result") and (
+            a.get("comments") == b.get("comments")):
+        return True
+    return _state(a) == _state(b)
+
+
 def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     settle_max_s = knob(limits, "SETTLE_MAX_S", SPEC.id)
 
@@ -59,7 +67,10 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     differences, rejected = [], []
     local_rows = evidence.local
     for target in sorted(targets.judged):
-        local, remote = _state(local_rows.get(target)), _state(cloud.get(target))
+        local_row, cloud_row = local_rows.get(target), cloud.get(target)
+        if local_row is not None and _same(local_row, cloud_row):
+            continue
+        local, remote = _state(local_row), _state(cloud_row)
         if local is not None and local == remote:
             continue
         entry = {
@@ -74,9 +85,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
 
     # Not judged (hot, multi-writer, never written): counted so a reader sees the wider picture.
     other_ids = (evidence.local.keys() & cloud.keys()) - targets.judged.keys()
-    other_differences = sum(
-        1 for i in other_ids if _state(evidence.local.get(i)) != _state(cloud.get(i))
-    )
+    other_differences = sum(1 for i in other_ids if not _same(evidence.local.get(i), cloud.get(i)))
     judged = len(targets.judged)
     details = {
         "judged_targets": judged,
