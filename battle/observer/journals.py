@@ -9,9 +9,11 @@ minutes and gigabytes, so each journal is decoded in one pass and folded into a 
 - the comments bots sent to the IOs the mutator edited (I7 accepts them);
 - per bot, lines by type and a histogram of outcome latencies (the report's crew table).
 
-Memory is O(targets + distinct latencies), not O(ops): one journal's lines at a time.
+Memory is O(targets + distinct latencies), not O(ops): a chunk of lines at a time, then the per-target
+state. A chunk of the usual pattern (invoke, its outcome, ... of one bot) is folded column-wise with
+numpy into arrays indexed by target (`_Vectors`); any other goes line by line (`_Fold.feed`).
 
-Decoding: msgspec, a typed struct and `decode_lines` over the whole file. Measured on a 250,000-line
+Decoding: msgspec, a typed struct and `decode_lines` over each chunk. Measured on a 250,000-line
 journal of the real format (bench/gen_run_dir.py, 72 MB): json.loads per line 1,150 ms, orjson per line
 330-360 ms (a dict per line, every field decoded), msgspec into a struct 155-180 ms (no dict; its fields
 declared in the file's key order). Anything the typed decoder refuses (a damaged line, a field of
@@ -194,7 +196,6 @@ _SCHEMA = attrgetter("schema")
 _TS = attrgetter("ts")
 _TYPE = attrgetter("type")
 _LATENCY_MS = attrgetter("latencyMs")
-_CODES = {"ok": 1, "fail": 2, "info": 3}
 _DELAY_TYPES = (float, type(None))  # latencies the typed decoder gives (others: counted by the general path)
 
 
