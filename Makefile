@@ -1,7 +1,7 @@
 # Benchmarks print figures; they are not pass/fail tests.
 PY ?= python3
 
-.PHONY: bench bench-tool bench-cloud bench-plc test
+.PHONY: bench bench-tool bench-cloud bench-plc bench-judge test
 
 bench: bench-tool bench-cloud bench-plc
 
@@ -16,3 +16,6 @@ bench-plc:
 
 test:
 	sh ci/test.sh
+
+bench-judge:
+	$(PY) bench/bench_judge.py

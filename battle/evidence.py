@@ -3,18 +3,25 @@
 The observer gathers it from artifacts (`battle.observer.gather`); invariants
 read it and nothing else. Times are epoch seconds (float, UTC) so judges can do
 arithmetic without parsing; ordering of ops is the journal's append order.
+
+The op journals are not kept op by op: a night holds millions of ops. Gathering
+reduces them in one streaming pass (`battle.observer.journals`) to a
+`JournalDigest`: per target the last acknowledged write and the indeterminate
+writes after it, the hot, multi-writer and never-acknowledged targets, the
+comments bots sent (for I7) and per-bot tallies (for the report). Memory is
+O(targets), not O(ops).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from battle.chaos.kinds.base import NO_EFFECTS, Effects
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):  # (a tuple: a night has 28,800 of them)
     t: float
     ok: bool
     latency_ms: float | None
@@ -22,8 +29,7 @@ class Probe:
     phase: str  # warmup | calm | fault | recovery | judging
 
 
-@dataclass(frozen=True)
-class MemSample:
+class MemSample(NamedTuple):  # (a tuple: a night has thousands per process)
     t: float
     service: str
     lifetime: str  # pid or container start id: each process lifetime is fitted separately
@@ -42,6 +48,64 @@ class Op:
     status: int | None = None
     latency_ms: float | None = None
     lifetime: str = ""  # the writer's process lifetime: op numbers restart when a writer restarts
+
+
+Write = tuple[str | None, str]  # a whole write, normalised: (result, comments); see invariants/targets.py
+
+
+class TargetWrites(NamedTuple):
+    """One single-writer target, reduced to the writes that may be what stuck: the last acknowledged one
+    (its op, when its outcome was journaled, its latency, the write) and the indeterminate (`info`, or never
+    answered) ones after it in the bot's append order. A tuple: a night has ~100,000 of them."""
+
+    target: int
+    bot: int
+    op: int  # of the last acknowledged write
+    t: float  # when its outcome was journaled
+    latency_ms: float | None  # as journaled: the request went out at t - latency
+    write: Write  # the last acknowledged write
+    later_info: tuple[Write, ...] = ()
+
+    def accepted_writes(self) -> set[Write]:
+        """The last acknowledged write, or any indeterminate one after it: each may be what stuck."""
+        return {self.write, *self.later_info}
+
+    def accepted_results(self) -> set[str | None]:
+        return {result for result, _ in self.accepted_writes()}
+
+
+@dataclass(frozen=True)
+class WrittenTargets:
+    """Which targets the loss and convergence judges may judge (invariants/targets.py says why)."""
+
+    judged: Mapping[int, TargetWrites] = field(default_factory=dict)  # single writer, not hot, at least one ok
+    hot: frozenset[int] = frozenset()
+    multi_writer: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # target -> bots: the partition was broken
+    never_ok: frozenset[int] = frozenset()  # single writer but nothing acknowledged: nothing to expect
+
+
+@dataclass(frozen=True)
+class BotTally:
+    """One bot's journal counted, for the report: lines by type and the latency of its outcomes."""
+
+    bot: int
+    invokes: int = 0
+    ok: int = 0
+    fail: int = 0
+    info: int = 0
+    outcomes: int = 0  # ok + fail + info
+    hot: int = 0  # outcomes on the hot set
+    latencies: Mapping[float, int] = field(default_factory=dict)  # outcome latency (ms) -> how many: exact percentiles, small
+
+
+@dataclass(frozen=True)
+class JournalDigest:
+    """The op journals reduced in one pass: what the judges and the report need, not every op."""
+
+    targets: WrittenTargets = field(default_factory=WrittenTargets)
+    comments: Mapping[int, frozenset[str]] = field(default_factory=dict)  # target -> comments of ok/info writes bots sent (for I7)
+    bots: tuple[BotTally, ...] = ()  # by bot id
+    ops: int = 0  # journal lines read as ops (invokes and outcomes)
 
 
 @dataclass(frozen=True)
@@ -115,7 +179,7 @@ class Evidence:
     warmup_s: float
     probes: tuple[Probe, ...] = ()
     memory: tuple[MemSample, ...] = ()
-    ops: tuple[Op, ...] = ()  # all bots, each bot's ops in its append order
+    journal: JournalDigest = field(default_factory=JournalDigest)  # every bot's journal, reduced (see JournalDigest)
     faults: tuple[Fault, ...] = ()
     events: tuple[ToolEvent, ...] = ()
     docker_events: tuple[DockerEvent, ...] = ()
@@ -127,5 +191,8 @@ class Evidence:
     queue: QueueState | None = None  # tool queue after settle; None if unreadable
     settle_s: float | None = None  # seconds until the active queue drained; None = never drained
     propagation_s: tuple[float, ...] = ()  # cloud edit -> seen locally, measured during the soak
+    # ioId -> [(event time, the write the cloud applied)] from the tool's `sync.pushed` events, in event order.
+    # Gathered only when a fault that loses the tool's data was applied: the only case a judge reads it (I4).
+    applied: Mapping[int, tuple[tuple[float, Write], ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # every evidence problem (damaged lines, broken files), for the record
     broken: dict[str, str] = field(default_factory=dict)  # artifact -> why it could not be used at all

@@ -17,8 +17,8 @@ from typing import Any
 from battle.chaos.kinds import effects_of
 from battle.common.timefmt import parse_iso
 from battle.invariants import JudgeError, get, judge_all, knob_problems
-from battle.observer.gather import GatherError, gather
-from battle.seal import RunShape, expected_artifacts, is_link, seal, verify
+from battle.observer.gather import Gathered, GatherError, collect
+from battle.seal import RunShape, expected_artifacts, is_link, measure_all, seal, seal_limits, verify
 from battle.verdict import Verdict, iso, make_verdict, write_junit, write_verdict_json
 
 log = logging.getLogger(__name__)
@@ -165,8 +165,15 @@ def _judge(run_dir: Path, errors: Sequence[str], write: bool) -> Verdict:
     manifest = _manifest(run_dir)
     demoted = _demoted(manifest)
     expected = expected_artifacts(run_shape(run_dir, manifest))
-    check = verify(run_dir, expected, manifest.get("seal"))  # a malformed seal: every artifact is a problem
-    evidence = gather(run_dir)
+    sealed = manifest.get("seal")
+    limits = seal_limits(run_dir, sorted(set(expected) | set(_sealed_names(sealed))), sealed)
+    journals = {name: limit for name, limit in limits.items() if name.startswith("journal-bot")}
+    others: dict[str, Any] = {}  # the other artifacts, measured in a thread while the journals are read
+    gathered = collect(run_dir, seal_limits=journals, meanwhile=lambda: others.update(measure_all(
+        run_dir, {name: limit for name, limit in limits.items() if name not in journals})))
+    evidence = gathered.evidence
+    # a malformed seal: every artifact is a problem
+    check = verify(run_dir, expected, sealed, measured={**others, **gathered.measured})
     outcomes = judge_all(evidence, manifest["limits"], manifest["gates"], broken=check.problems)
     knobs = [f"manifest.json: limits: knob {name} {why} (accepted: a number)"
              for name, why in knob_problems(manifest["limits"]).items()]
@@ -178,17 +185,23 @@ def _judge(run_dir: Path, errors: Sequence[str], write: bool) -> Verdict:
                            faults=evidence.faults, errors=[*manifest.get("errors", []), *errors],
                            demoted=demoted, sealed=check.sealed, evidence_problems=problems)
     if write:
-        write_outputs(run_dir, verdict)
+        write_outputs(run_dir, verdict, gathered)
     return verdict
 
 
-def write_outputs(run_dir: Path, verdict: Verdict) -> None:
+def _sealed_names(sealed: Any) -> list[str]:
+    artifacts = sealed.get("artifacts") if isinstance(sealed, dict) else None
+    return [str(name) for name in artifacts] if isinstance(artifacts, dict) else []
+
+
+def write_outputs(run_dir: Path, verdict: Verdict, gathered: Gathered | None = None) -> None:
+    """verdict.json, junit.xml and report.html (from what judging `gathered`, when given: no second read)."""
     write_verdict_json(run_dir / "verdict.json", verdict)
     write_junit(run_dir / "junit.xml", verdict)
     try:
         from battle.report.html import write_run_report
 
-        write_run_report(run_dir)
+        write_run_report(run_dir, gathered)
     except Exception:  # the report is a reading aid: its failure must never cost the verdict
         log.exception("report.html could not be written for %s", run_dir)
 

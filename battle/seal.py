@@ -73,6 +73,14 @@ def is_link(path: Path) -> bool:
 APPEND_ONLY = (".jsonl", ".csv")  # logs that may grow after the seal (probing goes on while judging)
 
 
+def measure_limit(name: str, size: int, want: Any) -> int | None:
+    """How much of an artifact `verify` measures: an append-only log that grew keeps its sealed prefix."""
+    sealed_size = want.get("bytes") if isinstance(want, Mapping) else None
+    if name.endswith(APPEND_ONLY) and isinstance(sealed_size, int) and size >= sealed_size:
+        return sealed_size
+    return None
+
+
 def measure(path: Path, limit: int | None = None) -> FileSeal:
     """Line count, size and sha256 of a regular file (of its first `limit` bytes), never following a symlink."""
     digest, lines, size = hashlib.sha256(), 0, 0
@@ -121,9 +129,36 @@ def _malformed(sealed: Any) -> str | None:
     return None
 
 
-def verify(run_dir: Path, expected: Iterable[str], sealed: Any) -> SealCheck:
+def seal_limits(run_dir: Path, names: Iterable[str], sealed: Any) -> dict[str, int | None]:
+    """Of `names`, those `verify` will measure, with how much of each (see `measure_limit`): so a reader of the
+    file can measure the bytes it reads, once (battle.observer.gather)."""
+    if sealed is None or _malformed(sealed) is not None:
+        return {}
+    limits = {}
+    for name in names:
+        want = sealed["artifacts"].get(name)
+        path = run_dir / name
+        if isinstance(want, Mapping) and not is_link(path) and path.is_file():
+            limits[name] = measure_limit(name, path.stat().st_size, want)
+    return limits
+
+
+def measure_all(run_dir: Path, limits: Mapping[str, int | None]) -> dict[str, FileSeal]:
+    """Measure each named artifact (its first N bytes; None: all), skipping any that cannot be read now."""
+    measured = {}
+    for name, limit in limits.items():
+        try:
+            measured[name] = measure(run_dir / name, limit)
+        except OSError:
+            continue  # verify measures it again and says what is wrong
+    return measured
+
+
+def verify(run_dir: Path, expected: Iterable[str], sealed: Any,
+           measured: Mapping[str, FileSeal] | None = None) -> SealCheck:
     """Compare the run dir with its seal (or, unsealed, with what the run must have). A seal that is not what
-    `seal` writes vouches for nothing: every artifact is then a problem, and so is manifest.json."""
+    `seal` writes vouches for nothing: every artifact is then a problem, and so is manifest.json.
+    `measured`: artifacts already measured (as `seal_limits` says) by whoever read them."""
     problems: dict[str, str] = {}
     if sealed is not None and (why := _malformed(sealed)) is not None:
         problems["manifest.json"] = f"its seal {why}, expected {SEAL_FORM}: no artifact can be verified"
@@ -152,12 +187,10 @@ def verify(run_dir: Path, expected: Iterable[str], sealed: Any) -> SealCheck:
             elif name in missing_at_seal:
                 problems[name] = "appeared after the run was sealed (it was missing then)"
             continue
-        size = path.stat().st_size
-        sealed_size = want.get("bytes")
-        if name.endswith(APPEND_ONLY) and isinstance(sealed_size, int) and size >= sealed_size:
-            got = measure(path, limit=sealed_size)  # an append-only log: what was sealed must be its prefix
-        else:
-            got = measure(path)
+        limit = measure_limit(name, path.stat().st_size, want)  # an append-only log: the sealed part must be its prefix
+        got = (measured or {}).get(name)
+        if got is None or got.bytes != (limit if limit is not None else path.stat().st_size):
+            got = measure(path, limit=limit)
         if not _matches(want, got):
             problems[name] = _difference(want, got)
     return SealCheck(sealed=sealed is not None, problems=problems)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def iso_utc(epoch: float) -> str:
@@ -19,3 +19,42 @@ def parse_iso(text: str) -> float:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     return stamp.timestamp()
+
+
+_CANONICAL_LENGTH = 24  # 2026-11-22T04:17:20.101Z, as iso_utc writes
+
+
+class IsoParser:
+    """`parse_iso` for many stamps: the same float and the same errors, with each canonical stamp's whole
+    second parsed once (a night's journal has millions of stamps over a few tens of thousands of seconds)."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self._seconds: dict[str, int] = {}
+        self._limit = limit
+
+    def __call__(self, text: str) -> float:
+        if (isinstance(text, str) and len(text) == _CANONICAL_LENGTH and text[19] == "." and text[23] == "Z"
+                and text[20:23].isascii() and text[20:23].isdigit()):
+            second = self.second(text[:19])
+            if second is not None:  # as timedelta.total_seconds: integer microseconds over 10**6
+                return (second * 1_000_000 + int(text[20:23]) * 1000) / 1_000_000
+        return parse_iso(text)
+
+    def second(self, prefix: str) -> int | None:
+        """Whole epoch seconds of `YYYY-MM-DDTHH:MM:SS` (UTC), or None if that is not such a time."""
+        second = self._seconds.get(prefix)
+        if second is None:
+            try:
+                stamp = datetime.fromisoformat(prefix + "+00:00") if prefix.isascii() else None
+            except ValueError:
+                stamp = None
+            if stamp is None or len(prefix) != 19 or prefix[10] != "T":
+                return None
+            second = (stamp - _EPOCH) // timedelta(seconds=1)
+            if len(self._seconds) >= self._limit:
+                self._seconds.clear()
+            self._seconds[prefix] = second
+        return second
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from battle.evidence import Evidence, Fault, Op
+from battle.evidence import Evidence, Fault, TargetWrites
 
 from .base import InvariantSpec, Result, register
-from .synced import applied_to_cloud, reached_cloud
-from .targets import TargetHistory, Write, norm_comments, norm_write, show_write, single_writer_targets
+from .synced import reached_cloud
+from .targets import Write, norm_comments, norm_write, show_write
 
 TOOL = "tool"
 DROP_EVENTS = ("sync.parked", "sync.dropped")
@@ -39,9 +39,10 @@ def silent_drops(evidence: Evidence) -> list[dict[str, Any]]:
     ]
 
 
-def _invoked_at(op: Op) -> float:
-    """When the request went out: its completion time minus its latency (the journal has both)."""
-    return op.t - (op.latency_ms or 0.0) / 1000.0
+def _invoked_at(last: TargetWrites) -> float:
+    """When the last acknowledged request went out: its completion time minus its latency (the journal has
+    both)."""
+    return last.t - (last.latency_ms or 0.0) / 1000.0
 
 
 def _wipe_after(t: float, wipes: list[Fault]) -> Fault | None:
@@ -57,7 +58,7 @@ def _cloud_comment_edits(evidence: Evidence) -> dict[int, list[tuple[float, str]
     return edits
 
 
-def _accepted(history: TargetHistory, since: float, comment_edits: list[tuple[float, str]]) -> set[Write]:
+def _accepted(history: TargetWrites, since: float, comment_edits: list[tuple[float, str]]) -> set[Write]:
     accepted = history.accepted_writes()
     later = {comment for t, comment in comment_edits if t >= since}
     return accepted | {(result, comment) for result, _ in accepted for comment in later}
@@ -70,30 +71,33 @@ def _differs_in(local: Write | None, accepted: set[Write]) -> str:
 
 
 def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
-    targets = single_writer_targets(evidence.ops)
+    targets = evidence.journal.targets
     wipes = sorted((f for f in evidence.faults if f.target == TOOL and f.effects.loses_data and f.applied_at),
                    key=lambda f: f.applied_at or 0.0)
-    applied = applied_to_cloud(evidence.events) if wipes else {}
+    applied = evidence.applied if wipes else {}
     comment_edits = _cloud_comment_edits(evidence)
+    local_rows = evidence.local
     mismatches, excused, unproven = [], [], []
-    for target, history in sorted(targets.judged.items()):
-        last = history.last_ok
-        assert last is not None  # judged targets always have one
-        since = _invoked_at(last)
-        accepted = _accepted(history, since, comment_edits.get(target, []))
-        row = evidence.local.get(target)
+    for target in sorted(targets.judged):
+        history = targets.judged[target]
+        edits = comment_edits.get(target)
+        row = local_rows.get(target)
         local = None if row is None else norm_write(row)
+        if not edits and local is not None and (local == history.write or local in history.later_info):
+            continue  # (the usual case, without building the accepted set)
+        since = _invoked_at(history)
+        accepted = _accepted(history, since, edits or [])
         if local is not None and local in accepted:
             continue
         field = _differs_in(local, accepted)
         entry: dict[str, Any] = {
             "ioId": target,
             "field": field,
-            "expected": show_write(norm_write(last.value)),
+            "expected": show_write(history.write),
             "accepted": [show_write(w) for w in sorted(accepted, key=lambda w: (w[0] is None, w[0] or "", w[1]))],
             "local": show_write(local),
             "bot": history.bot,
-            "op": last.op,
+            "op": history.op,
             "kind": "missing" if row is None else ("wipe" if local is not None and local[0] is None
                                                    and field == "result" else "mismatch"),
         }

@@ -22,7 +22,7 @@ from typing import Any
 from battle.evidence import Evidence
 
 from .base import InvariantSpec, Result, knob, register
-from .targets import norm_comments, norm_result, show_write, single_writer_targets
+from .targets import norm_comments, norm_result, show_write
 
 _MAX_LISTED = 50
 
@@ -31,6 +31,14 @@ def _state(row: Mapping[str, Any] | None) -> tuple[str | None, str] | None:
     if row is None:
         return None
     return norm_result(row.get("result")), norm_comments(row.get("comments"))
+
+
+def _same(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two rows hold the same state (equal values first: the usual case, without normalising)."""
+    if a is not None and b is not None and a.get("result") == b.get("result") and (
+            a.get("comments") == b.get("comments")):
+        return True
+    return _state(a) == _state(b)
 
 
 def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
@@ -44,7 +52,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     business = {r.get("ioId"): r for r in parked_rows if r.get("kind") == "business"}
     bad_parks = [r for r in parked_rows if r.get("kind") != "business"]
 
-    targets = single_writer_targets(evidence.ops)
+    targets = evidence.journal.targets
     dropped_ids = {int(e.fields["ioId"]) for e in evidence.events
                    if e.event == "sync.dropped" and e.fields.get("kind") != "business"
                    and isinstance(e.fields.get("ioId"), int)}
@@ -57,8 +65,12 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
                               "field": [show_write(w) for w in sorted(accepted, key=lambda w: (w[0] is None,
                                                                                                w[0] or "", w[1]))]})
     differences, rejected = [], []
+    local_rows = evidence.local
     for target in sorted(targets.judged):
-        local, remote = _state(evidence.local.get(target)), _state(cloud.get(target))
+        local_row, cloud_row = local_rows.get(target), cloud.get(target)
+        if local_row is not None and _same(local_row, cloud_row):
+            continue
+        local, remote = _state(local_row), _state(cloud_row)
         if local is not None and local == remote:
             continue
         entry = {
@@ -72,10 +84,8 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
             differences.append(entry)
 
     # Not judged (hot, multi-writer, never written): counted so a reader sees the wider picture.
-    other_ids = (set(evidence.local) & set(cloud)) - set(targets.judged)
-    other_differences = sum(
-        1 for i in other_ids if _state(evidence.local.get(i)) != _state(cloud.get(i))
-    )
+    other_ids = (evidence.local.keys() & cloud.keys()) - targets.judged.keys()
+    other_differences = sum(1 for i in other_ids if not _same(evidence.local.get(i), cloud.get(i)))
     judged = len(targets.judged)
     details = {
         "judged_targets": judged,

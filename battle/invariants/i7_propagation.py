@@ -67,10 +67,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
             judged_ops += 1
     expected = {io: f for io, f in expected.items() if f}
 
-    bot_comments: dict[int, set[str]] = {}
-    for write in evidence.ops:
-        if write.type in ("ok", "info"):
-            bot_comments.setdefault(write.target, set()).add(norm_comments(write.value.get("comments")))
+    bot_comments = evidence.journal.comments  # (gathered for the IOs the mutator changed)
 
     missing, wrong = [], []
     for io, fields in sorted(expected.items()):
@@ -81,7 +78,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
             continue
         for name, (accepted, op, action) in sorted(fields.items()):
             if name == "comments":
-                accepted = accepted | bot_comments.get(io, set())
+                accepted = accepted | bot_comments.get(io, frozenset())
             local = _norm(name, row.get(name))
             if local not in accepted:
                 wrong.append({"ioId": io, "field": name, "expected": sorted(map(str, accepted)),

@@ -7,7 +7,7 @@ excused only when neither these events nor the cloud's snapshot show that it rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from battle.evidence import ToolEvent
@@ -19,20 +19,24 @@ APPLIED_FIELD = "appliedItems"
 
 
 def applied_to_cloud(events: Iterable[ToolEvent]) -> dict[int, list[tuple[float, Write]]]:
-    """ioId -> [(event time, the write the cloud applied)], in event order."""
+    """ioId -> [(event time, the write the cloud applied)], in event order, from events that still hold their
+    `appliedItems` (gathering moves them to `Evidence.applied`, through `applied_items`)."""
     applied: dict[int, list[tuple[float, Write]]] = {}
     for e in events:
-        if e.event != PUSH_EVENT:
-            continue
-        items = e.fields.get(APPLIED_FIELD)
-        for item in items if isinstance(items, list) else ():
-            if isinstance(item, dict) and isinstance(item.get("ioId"), int):
-                applied.setdefault(item["ioId"], []).append((e.t, norm_write(item)))
+        if e.event == PUSH_EVENT:
+            applied_items(e.fields.get(APPLIED_FIELD), e.t, applied)
     return applied
 
 
+def applied_items(items: Any, t: float, into: dict[int, list[tuple[float, Write]]]) -> None:
+    """Add one `sync.pushed` event's applied items (at time t) to ioId -> [(t, write)]."""
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("ioId"), int):
+            into.setdefault(item["ioId"], []).append((t, norm_write(item)))
+
+
 def reached_cloud(target: int, writes: Iterable[Write], since: float,
-                  applied: Mapping[int, list[tuple[float, Write]]],
+                  applied: Mapping[int, Sequence[tuple[float, Write]]],
                   cloud: Mapping[int, Mapping[str, Any]] | None) -> str | None:
     """How the artifacts show that one of `writes` reached the cloud after `since`; None if they do not."""
     wanted = set(writes)

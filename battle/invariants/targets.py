@@ -4,6 +4,11 @@ A target is judged only when exactly one bot wrote it outside the hot set and at
 least one of its writes was acknowledged: then the bot's own append order is the
 one true order of its writes (timestamps are never used: two writes in the same
 millisecond, or a wall clock that stepped back, would sort wrong and look like a wipe).
+
+`single_writer_targets` is the definition, op by op. Judges read its result reduced
+(`written_targets`: per target the last acknowledged write and the indeterminate ones after
+it), which gathering computes while the journals stream (battle/observer/journals.py) and
+checks against this definition whenever a journal is not what the crew writes.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from battle.evidence import Op
+from battle.evidence import Op, TargetWrites, Write, WrittenTargets
 
 COMPLETIONS = ("ok", "fail", "info")
 
@@ -28,7 +33,8 @@ def norm_comments(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-Write = tuple[str | None, str]  # a whole write, normalised: (result, comments)
+__all__ = ["Write", "norm_comments", "norm_result", "norm_write", "show_write", "single_writer_targets",
+           "written_targets"]
 
 
 def norm_write(value: Any) -> Write:
@@ -122,3 +128,18 @@ def single_writer_targets(ops: Iterable[Op]) -> Targets:
 def _as_completion(op: Op) -> Op:
     # A request whose outcome was never journaled may or may not have landed.
     return op if op.type in COMPLETIONS else replace(op, type="info")
+
+
+def reduced(history: TargetHistory) -> TargetWrites:
+    """A judged target's history as the judges read it: the last acknowledged write and the later infos."""
+    last = history.last_ok
+    assert last is not None  # judged targets always have one
+    return TargetWrites(target=history.target, bot=history.bot, op=last.op, t=last.t, latency_ms=last.latency_ms,
+                        write=norm_write(last.value), later_info=tuple(norm_write(w.value) for w in history.later_info()))
+
+
+def written_targets(ops: Iterable[Op]) -> WrittenTargets:
+    """`single_writer_targets`, reduced to what the judges read."""
+    targets = single_writer_targets(ops)
+    return WrittenTargets(judged={t: reduced(h) for t, h in targets.judged.items()}, hot=targets.hot,
+                          multi_writer=targets.multi_writer, never_ok=targets.never_ok)

@@ -3,17 +3,29 @@
 Used by the observer at the end of a run and by `battle judge RUN_DIR`, so a
 verdict can always be recomputed without the stack. Damaged lines are reported
 in `Evidence.problems`, never fatal.
+
+Every artifact is read once (DESIGN.md section 13). The op journals are folded
+as they stream (battle/observer/journals.py), in worker processes on a big run
+while this process reads the rest; the report is built from what is gathered
+here (`collect`), never from a second read.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+import msgspec
+import numpy as np
 
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
@@ -24,15 +36,18 @@ from battle.evidence import (
     DockerEvent,
     Evidence,
     Fault,
+    JournalDigest,
     MemSample,
     Mutation,
-    Op,
     PlcReadback,
     Probe,
     QueueState,
     ToolEvent,
+    Write,
 )
-from battle.seal import is_link
+from battle.invariants.synced import APPLIED_FIELD, PUSH_EVENT, applied_items
+from battle.observer.journals import JournalFile, JournalJob, epoch_micros
+from battle.seal import FileSeal, is_link
 
 
 class GatherError(Exception):
@@ -102,38 +117,45 @@ def _time(text: Any) -> float | None:
     return parse_iso(str(text))
 
 
-def _csv_rows(path: Path, problems: Problems, columns: tuple[str, ...]) -> Iterable[dict[str, str]]:
+def _csv_rows(path: Path, problems: Problems, columns: tuple[str, ...]) -> list[tuple[str | None, ...]]:
+    """The rows' values of `columns`, as csv.DictReader gives them (a header naming a column twice: its last
+    one; a short row: None), blank rows skipped; without a dict per row (a night has 28,800 probes)."""
     if not _usable(path, problems):
         return []
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.DictReader(handle)
-        lacking = [c for c in columns if c not in (reader.fieldnames or ())]
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        lacking = [c for c in columns if c not in (header or ())]
         if lacking:
-            problems.fatal(path.name, f"no column(s) {', '.join(lacking)} in its header {reader.fieldnames!r}")
+            problems.fatal(path.name, f"no column(s) {', '.join(lacking)} in its header {header!r}")
             return []
-        return list(reader)
+        assert header is not None
+        rows = [row for row in reader if row]
+    at = [len(header) - 1 - header[::-1].index(c) for c in columns]
+    if all(len(row) == len(header) for row in rows):
+        return list(map(itemgetter(*at), rows)) if len(at) > 1 else [(row[at[0]],) for row in rows]
+    return [tuple(row[i] if i < len(row) else None for i in at) for row in rows]
 
 
 def load_probes(path: Path, problems: Problems) -> tuple[Probe, ...]:
     probes = []
-    for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase")),
-                                  start=2):
+    for line_no, (epoch, ok, latency, status, phase) in enumerate(
+            _csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase")), start=2):
         try:
-            probes.append(Probe(t=_finite(row["epoch"]), ok=row["ok"] == "1",
-                                latency_ms=_finite(row["latency_ms"]) if row["latency_ms"] else None,
-                                status=int(row["status"]) if row["status"] else None, phase=row["phase"]))
-        except (KeyError, TypeError, ValueError) as exc:
+            probes.append(Probe(_finite(epoch), ok == "1", _finite(latency) if latency else None,
+                                int(status) if status else None, phase))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
             problems.append(f"{path.name}:{line_no}: bad probe row ({exc})")
     return tuple(probes)
 
 
 def load_memory(path: Path, problems: Problems) -> tuple[MemSample, ...]:
     samples = []
-    for line_no, row in enumerate(_csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb")), start=2):
+    for line_no, (epoch, service, lifetime, rss) in enumerate(
+            _csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb")), start=2):
         try:
-            samples.append(MemSample(t=_finite(row["epoch"]), service=row["service"], lifetime=row["lifetime"],
-                                     rss_mb=_finite(row["rss_mb"])))
-        except (KeyError, TypeError, ValueError) as exc:
+            samples.append(MemSample(_finite(epoch), service, lifetime, _finite(rss)))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
             problems.append(f"{path.name}:{line_no}: bad memory row ({exc})")
     return tuple(samples)
 
@@ -143,25 +165,56 @@ def _bot_index(path: Path) -> int:
     return int(match.group(1)) if match else -1
 
 
-def load_ops(run_dir: Path, problems: Problems) -> tuple[Op, ...]:
-    ops: list[Op] = []
-    for path in sorted(run_dir.glob("journal-bot*.jsonl"), key=_bot_index):
-        if not _usable(path, problems):
-            continue
-        records, bad = read_jsonl(path)
-        problems.extend(str(p) for p in bad)
-        for record in records:  # file order is append order: never re-sort by time
-            if not _check_schema(path, record, JOURNAL_SCHEMA, problems):
-                break
-            try:
-                ops.append(Op(bot=int(record["bot"]), op=int(record["op"]), type=str(record["type"]),
-                              target=int(record["target"]), value=dict(record.get("value") or {}),
-                              hot=bool(record.get("hot")), t=parse_iso(record["ts"]),
-                              status=record.get("status"), latency_ms=record.get("latencyMs"),
-                              lifetime=str(record.get("lifetime") or "")))
-            except (KeyError, TypeError, ValueError) as exc:
-                problems.append(f"{path.name}: bad op {record!r:.80} ({exc})")
-    return tuple(ops)
+def journal_paths(run_dir: Path) -> list[Path]:
+    return sorted(run_dir.glob("journal-bot*.jsonl"), key=_bot_index)
+
+
+def _journal_problems(journal: JournalFile, problems: Problems) -> None:
+    """One journal's problems as the old loader listed them: unreadable lines, bad ops, then another schema."""
+    problems.extend(journal.bad_lines)
+    problems.extend(journal.bad_ops)
+    if journal.schema_broken:
+        problems.fatal(journal.name, f"a line of schema {journal.foreign_schema!r}, expected {JOURNAL_SCHEMA}: "
+                                     "written by another version of battle, so its meaning is unknown")
+
+
+def start_journals(run_dir: Path, comment_targets: Collection[int] | None = None,
+                   seal_limits: Mapping[str, int | None] | None = None,
+                   ) -> tuple[JournalJob, list[tuple[Path | None, Problems]]]:
+    """Start reading the run's journals (in workers on a big run); each journal's path with the problems found
+    before reading it (a symlink, not a regular file: never read)."""
+    checked: list[tuple[Path | None, Problems]] = []
+    for path in journal_paths(run_dir):
+        found = Problems()
+        checked.append((path if _usable(path, found) else None, found))
+    job = JournalJob.start([p for p, _ in checked if p is not None], comment_targets, seal=dict(seal_limits or {}))
+    return job, checked
+
+
+def finish_journals(job: JournalJob, checked: list[tuple[Path | None, Problems]],
+                    problems: Problems) -> tuple[JournalDigest, dict[str, FileSeal]]:
+    digest, files = job.result()
+    measured = {}
+    for path, found in checked:
+        _merge(problems, found)
+        if path is not None:
+            journal = files[path]
+            _journal_problems(journal, problems)
+            if journal.seal is not None:
+                measured[path.name] = journal.seal
+    return digest, measured
+
+
+def load_journals(run_dir: Path, problems: Problems, comment_targets: Collection[int] | None = None) -> JournalDigest:
+    """Every journal of the run folded into its digest (battle/observer/journals.py); problems as listed."""
+    job, checked = start_journals(run_dir, comment_targets)
+    return finish_journals(job, checked, problems)[0]
+
+
+def _merge(problems: Problems, more: Problems) -> None:
+    problems.extend(more)
+    for name, reason in more.broken.items():
+        problems.broken.setdefault(name, reason)
 
 
 def load_faults(path: Path, problems: Problems) -> tuple[Fault, ...]:
@@ -198,25 +251,117 @@ def load_faults(path: Path, problems: Problems) -> tuple[Fault, ...]:
     return tuple(faults)
 
 
-def load_events(path: Path, problems: Problems,
-                missing_ok: bool = False) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:
+_EVENT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_VALUE = msgspec.json.Decoder()
+
+
+def load_events(path: Path, problems: Problems, missing_ok: bool = False,
+                applied: dict[int, list[tuple[float, Write]]] | None = None,
+                ) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:
+    """Tool and Docker events. The `appliedItems` of `sync.pushed` events (one per write the cloud applied:
+    a night's worth is a million) are not kept in the events' fields: when `applied` is given they go there,
+    as ioId -> [(event time, write)] in event order (battle.invariants.synced), else nowhere."""
     if not _usable(path, problems, missing_ok=missing_ok):
         return (), ()
-    records, bad = read_jsonl(path)
-    problems.extend(str(p) for p in bad)
+    fast = _objects(path, _EVENT)
+    read = None if fast is None else _events_decoded(path, *fast, applied is not None)
+    if read is None:  # read line by line, as battle.common.jsonl reads
+        records, bad = read_jsonl(path)
+        problems.extend(str(p) for p in bad)
+        found, tool, docker, pushed = Problems(), [], [], {}  # type: ignore[var-annotated]
+        for record in records:
+            _event(path, record, tool, docker, pushed if applied is not None else None, found)
+        read = (tool, docker, pushed, found)
+    tool, docker, pushed, found = read
+    problems.extend(found)
+    if applied is not None:
+        for io, writes in pushed.items():
+            applied.setdefault(io, []).extend(writes)
+    return tuple(tool), tuple(docker)
+
+
+def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, keep_applied: bool) -> Any:
+    """Events from lines decoded with their fields raw: every field but `appliedItems` decoded in one call, the
+    times at once (numpy); each event then made as the old loader made it, from the same values. None if a
+    line must be read as before after all."""
+    keys = [[k for k in line if k != APPLIED_FIELD] for line in lines]
+    try:
+        values = _VALUE.decode(b"[" + b",".join(v for line, ks in zip(lines, keys, strict=True)
+                                                  for v in map(line.__getitem__, ks)) + b"]")
+    except msgspec.DecodeError:
+        return None
+    records, at = [], 0
+    for ks in keys:
+        records.append(dict(zip(ks, values[at:at + len(ks)], strict=True)))
+        at += len(ks)
+    stamps = [r.get("ts") for r in records]
+    canonical = all(type(s) is str and len(s) == 24 for s in stamps)
+    micros = epoch_micros(stamps) if canonical else None  # type: ignore[arg-type]
+    times = [None] * len(records) if micros is None else [u / 1_000_000 for u in micros.tolist()]
+    found = Problems()
     tool: list[ToolEvent] = []
     docker: list[DockerEvent] = []
-    for record in records:
-        try:
-            stamp = parse_iso(record["ts"])
-            if record.get("source") == "docker":
-                docker.append(DockerEvent(t=stamp, service=str(record.get("service")), action=str(record["action"])))
-            else:
-                fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source")}
-                tool.append(ToolEvent(t=stamp, event=str(record["event"]), fields=fields))
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{path.name}: bad event {record!r:.80} ({exc})")
-    return tuple(tool), tuple(docker)
+    pushed: dict[int, list[tuple[float, Write]]] = {}
+    for i, (record, line, stamp) in enumerate(zip(records, lines, times, strict=True)):
+        full: dict[str, Any] | None = record
+        if APPLIED_FIELD in line and record.get("event") != PUSH_EVENT:
+            full = None  # (an appliedItems where none is expected: read as it is written)
+        elif APPLIED_FIELD in line and keep_applied:
+            try:
+                record[APPLIED_FIELD] = _VALUE.decode(line[APPLIED_FIELD])
+            except msgspec.DecodeError:
+                full = None
+        listed = len(found)
+        if full is not None:
+            _event(path, full, tool, docker, pushed if keep_applied else None, found, stamp)
+        if full is None or (len(found) > listed and APPLIED_FIELD in line):
+            del found[listed:]  # the problem quotes the record as it was written: read it whole
+            try:
+                full = json.loads(raw(i))
+            except (ValueError, RecursionError):
+                return None
+            _event(path, full, tool, docker, pushed if keep_applied else None, found)
+    return tool, docker, pushed, found
+
+
+def _event(path: Path, record: Any, tool: list[ToolEvent], docker: list[DockerEvent],
+           applied: dict[int, list[tuple[float, Write]]] | None, problems: Problems, stamp: float | None = None) -> None:
+    """One event record read as ever (`stamp`: its "ts" already parsed)."""
+    try:
+        stamp = parse_iso(record["ts"]) if stamp is None else stamp
+        if record.get("source") == "docker":
+            docker.append(DockerEvent(t=stamp, service=str(record.get("service")), action=str(record["action"])))
+        else:
+            event = str(record["event"])
+            fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source")}
+            items = fields.pop(APPLIED_FIELD, None) if event == PUSH_EVENT else None
+            tool.append(ToolEvent(t=stamp, event=event, fields=fields))
+            if applied is not None:
+                applied_items(items, stamp, applied)
+    except (KeyError, TypeError, ValueError) as exc:
+        problems.append(f"{path.name}: bad event {record!r:.80} ({exc})")
+
+
+def _objects(path: Path, decoder: msgspec.json.Decoder) -> tuple[list[Any], Any] | None:
+    """Every line of the file decoded by `decoder`, when each line is exactly one such object (else None: read
+    it line by line as battle.common.jsonl does), and a function giving line i's bytes."""
+    data = path.read_bytes()
+    if not data or b"\r" in data:
+        return None
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    count = len(ends) + (0 if data.endswith(b"\n") else 1)
+    starts = np.concatenate(([0], ends + 1))[:count]
+    if not (buffer[starts] == ord("{")).all():
+        return None
+    try:
+        lines = decoder.decode_lines(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if len(lines) != count:
+        return None
+    bounds = [*starts.tolist(), len(data)]
+    return lines, lambda i: data[bounds[i]:bounds[i + 1]].rstrip(b"\n")
 
 
 def load_mutations(path: Path, problems: Problems) -> tuple[tuple[Mutation, ...], tuple[float, ...]]:
@@ -280,21 +425,55 @@ def check_plan(path: Path, problems: Problems) -> None:
             problems.fatal(path.name, f"faults must be objects with id, kind, target and at; got {odd[0]!r:.80}")
 
 
-def _snapshot(path: Path, problems: Problems) -> dict[int, dict[str, Any]] | None:
-    """An IO list: a JSON list of objects, each with an integer `id`; anything else is broken."""
-    rows = _load_json(path, problems)
-    if rows is None:
+class _Row(msgspec.Struct, gc=False):
+    id: int
+    result: Any = None
+    comments: Any = None
+    name: Any = None
+    description: Any = None
+    tagName: Any = None  # noqa: N815
+    isSpare: Any = None  # noqa: N815
+
+
+_ROWS = msgspec.json.Decoder(list[_Row])
+IO_FIELDS = ("name", "description", "tagName", "isSpare")  # what I7 compares, besides comments
+
+
+def _snapshot(path: Path, problems: Problems, io_rows: Collection[int] = ()) -> dict[int, dict[str, Any]] | None:
+    """An IO list: a JSON list of objects, each with an integer `id`; anything else is broken. Rows keep the
+    fields judges read: result and comments, and for the IOs in `io_rows` (the mutator's) I7's fields too."""
+    if not _usable(path, problems):
         return None
-    if not isinstance(rows, list):
-        problems.fatal(path.name, f"is a JSON {type(rows).__name__}, expected a list of IO rows")
+    try:
+        rows = _ROWS.decode(path.read_bytes())
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        rows = None
+    except OSError:
+        rows = None  # _load_json words it
+    if rows is not None:
+        if not io_rows:
+            return {row.id: {"id": row.id, "result": row.result, "comments": row.comments} for row in rows}
+        return {row.id: _slim(row.id, row.result, row.comments, row, io_rows) for row in rows}
+    full = _load_json(path, problems)
+    if full is None:
+        return None
+    if not isinstance(full, list):
+        problems.fatal(path.name, f"is a JSON {type(full).__name__}, expected a list of IO rows")
         return None
     by_id: dict[int, dict[str, Any]] = {}
-    for i, row in enumerate(rows):
+    for i, row in enumerate(full):
         if not isinstance(row, dict) or isinstance(row.get("id"), bool) or not isinstance(row.get("id"), int):
             problems.fatal(path.name, f"row {i} is not an IO object with an integer id: {row!r:.80}")
             return None
-        by_id[row["id"]] = row
+        by_id[row["id"]] = _slim(row["id"], row.get("result"), row.get("comments"), row, io_rows)
     return by_id
+
+
+def _slim(io: int, result: Any, comments: Any, row: Any, io_rows: Collection[int]) -> dict[str, Any]:
+    if io not in io_rows:
+        return {"id": io, "result": result, "comments": comments}
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    return {"id": io, "result": result, "comments": comments, **{k: get(k) for k in IO_FIELDS}}
 
 
 def _queue(path: Path, problems: Problems) -> QueueState | None:
@@ -329,9 +508,48 @@ def _merge_docker(events: tuple[DockerEvent, ...], more: tuple[DockerEvent, ...]
     return events + tuple(e for e in more if (e.t, e.service, e.action) not in seen)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """The evidence, with what the seal check and the report need from the same single read."""
+
+    evidence: Evidence
+    measured: Mapping[str, FileSeal] = field(default_factory=dict)  # journals measured on the bytes read
+    problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # artifact -> its problems, in order
+    present: frozenset[str] = frozenset()  # artifacts that are regular files (or links to one)
+    logged_docker_events: tuple[DockerEvent, ...] = ()  # those of events.jsonl alone (the report lists these)
+
+
 def gather(run_dir: Path) -> Evidence:
-    problems = Problems()
-    manifest = _load_json(run_dir / "manifest.json", problems)
+    return collect(run_dir).evidence
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Gathering makes millions of short-lived objects and no cycle: collecting would only cost time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None = None,
+            meanwhile: Any = None) -> Gathered:
+    """Read every artifact once. `seal_limits`: journals to measure for the seal check as they are read
+    (name -> first N bytes, None: all); `meanwhile()` runs in a thread while the journals are read."""
+    with _no_gc():
+        return _collect(run_dir, seal_limits, meanwhile)
+
+
+def _collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None, meanwhile: Any) -> Gathered:
+    parts: dict[str, Problems] = {}
+
+    def part(name: str) -> Problems:
+        return parts.setdefault(name, Problems())
+
+    manifest = _load_json(run_dir / "manifest.json", part("manifest"))
     if not isinstance(manifest, dict) or "startedAt" not in manifest:
         raise GatherError(f"{run_dir}/manifest.json is missing or has no startedAt: this is not a run directory "
                           "(expected the folder battle wrote, e.g. runs/<run id>)")
@@ -343,32 +561,61 @@ def gather(run_dir: Path) -> Evidence:
         warmup_s = _finite(knobs["WARMUP_S"]) if "WARMUP_S" in knobs else 0.0
     except (TypeError, ValueError):
         raise GatherError(f"manifest.json: knobs.WARMUP_S is {knobs['WARMUP_S']!r:.40}, expected a number") from None
-    check_plan(run_dir / "plan.json", problems)
-    tool_events, docker_events = load_events(run_dir / "events.jsonl", problems)
-    _, engine_events = load_events(run_dir / "docker-events.jsonl", problems, missing_ok=True)
-    mutations, latencies = load_mutations(run_dir / "mutations.jsonl", problems)
-    local = _snapshot(run_dir / "snapshot-local.json", problems)
-    cloud = _snapshot(run_dir / "snapshot-cloud.json", problems)
-    queue = _queue(run_dir / "snapshot-queue.json", problems)
-    settle_s = _settle_seconds(run_dir / "settle.json", problems)
-    return Evidence(
+    # Read first what decides how the rest is read: the mutator's IOs (their comments and fields are kept for
+    # I7) and whether a fault wiped the tool (then the cloud's applied writes are kept for I4).
+    mutations, latencies = load_mutations(run_dir / "mutations.jsonl", part("mutations"))
+    mutated = frozenset(m.io_id for m in mutations if m.io_id is not None)
+    job, checked = start_journals(run_dir, mutated, seal_limits)
+    thread = None
+    if meanwhile is not None:
+        import threading
+
+        thread = threading.Thread(target=meanwhile, name="seal-measure", daemon=True)
+        thread.start()
+    try:
+        faults = load_faults(run_dir / "injected.jsonl", part("faults"))
+        wiped = any(f.target == "tool" and f.effects.loses_data and f.applied_at for f in faults)
+        applied: dict[int, list[tuple[float, Write]]] | None = {} if wiped else None
+        check_plan(run_dir / "plan.json", part("plan"))
+        tool_events, docker_events = load_events(run_dir / "events.jsonl", part("events"), applied=applied)
+        _, engine_events = load_events(run_dir / "docker-events.jsonl", part("docker-events"), missing_ok=True)
+        local = _snapshot(run_dir / "snapshot-local.json", part("local"), mutated)
+        cloud = _snapshot(run_dir / "snapshot-cloud.json", part("cloud"))
+        queue = _queue(run_dir / "snapshot-queue.json", part("queue"))
+        settle_s = _settle_seconds(run_dir / "settle.json", part("settle"))
+        probes = load_probes(run_dir / "health.csv", part("health"))
+        memory = load_memory(run_dir / "memory.csv", part("memory"))
+        readbacks = load_readbacks(run_dir / "plc-readback.jsonl", part("readbacks"))
+    finally:
+        digest, measured = finish_journals(job, checked, part("journals"))
+        if thread is not None:
+            thread.join()
+    problems = Problems()
+    for name in ("manifest", "plan", "events", "docker-events", "mutations", "local", "cloud", "queue", "settle",
+                 "health", "memory", "journals", "faults", "readbacks"):  # the order they were always listed in
+        _merge(problems, part(name))
+    evidence = Evidence(
         run_id=str(manifest.get("runId")),
         started_at=started,
         soak_end=soak_end,
         warmup_s=warmup_s,
-        probes=load_probes(run_dir / "health.csv", problems),
-        memory=load_memory(run_dir / "memory.csv", problems),
-        ops=load_ops(run_dir, problems),
-        faults=load_faults(run_dir / "injected.jsonl", problems),
+        probes=probes,
+        memory=memory,
+        journal=digest,
+        faults=faults,
         events=tool_events,
         docker_events=_merge_docker(docker_events, engine_events),
         mutations=mutations,
-        plc_readbacks=load_readbacks(run_dir / "plc-readback.jsonl", problems),
+        plc_readbacks=readbacks,
         local=local or {},
         cloud=cloud,
         queue=queue,
         settle_s=settle_s,
         propagation_s=latencies,
+        applied={io: tuple(writes) for io, writes in (applied or {}).items()},
         problems=tuple(problems),
         broken=dict(problems.broken),
     )
+    present = frozenset(p.name for p in run_dir.iterdir() if p.is_file())
+    return Gathered(evidence=evidence, measured=measured, present=present, logged_docker_events=docker_events,
+                    problems={name: tuple(found) for name, found in parts.items()})

@@ -103,7 +103,7 @@ def memory_section(data: RunData) -> Markup:
 def ops_section(data: RunData) -> Markup:
     if data.journals == 0:
         return section("Crew operations", not_recorded("op journals", "no journal-bot*.jsonl"), "ops")
-    rows_data, total = bot_summaries(data.ops)
+    rows_data, total = bot_summaries(data.crew)
 
     def row(label: object, s: Any) -> list[object]:
         return [label, s.invokes, s.ok, s.fail, s.info, s.open, s.hot, fmt_num(s.p50_ms), fmt_num(s.p95_ms)]

@@ -1,25 +1,38 @@
-"""The numbers a report shows, derived from the loaded rows (no HTML here)."""
+"""The numbers a report shows, derived from the gathered evidence (no HTML here).
+
+Night-scale series (28,800 probes, 5,760 memory samples per process) go through numpy."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from battle.evidence import DockerEvent, Fault, MemSample, Op, Probe, ToolEvent
+import numpy as np
+
+from battle.evidence import BotTally, DockerEvent, Fault, MemSample, Probe, ToolEvent
 from battle.report.verdict_view import COVERAGE_STEPS
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default), q in 0..100."""
-    if not values:
+    if len(values) == 0:
         return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100.0
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def percentile_of_counts(counts: Mapping[float, int], q: float) -> float | None:
+    """`percentile` of the values a histogram (value -> how many) holds, without expanding it."""
+    if not counts:
+        return None
+    values = np.array(sorted(counts), dtype=np.float64)
+    ends = np.cumsum(np.array([counts[v] for v in values.tolist()], dtype=np.int64))  # rank of each last copy + 1
+    rank = (int(ends[-1]) - 1) * q / 100.0
     low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    high = min(low + 1, int(ends[-1]) - 1)
+    at_low, at_high = (float(values[np.searchsorted(ends, k, side="right")]) for k in (low, high))
+    return at_low + (at_high - at_low) * (rank - low)
 
 
 @dataclass(frozen=True)
@@ -64,22 +77,24 @@ class BotSummary:
     p95_ms: float | None
 
 
-def _summary(bot: int, ops: Sequence[Op]) -> BotSummary:
-    kinds = Counter(op.type for op in ops)
-    outcomes = [op for op in ops if op.type in ("ok", "fail", "info")]
-    latencies = [float(op.latency_ms) for op in outcomes if isinstance(op.latency_ms, int | float)]
-    return BotSummary(bot=bot, invokes=kinds["invoke"], ok=kinds["ok"], fail=kinds["fail"], info=kinds["info"],
-                      open=max(kinds["invoke"] - len(outcomes), 0), hot=sum(1 for op in outcomes if op.hot),
-                      p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95))
+def _summary(bot: int, tallies: Sequence[BotTally]) -> BotSummary:
+    latencies: Counter[float] = Counter()
+    for tally in tallies:
+        latencies.update(tally.latencies)
+    invokes = sum(t.invokes for t in tallies)
+    return BotSummary(bot=bot, invokes=invokes, ok=sum(t.ok for t in tallies), fail=sum(t.fail for t in tallies),
+                      info=sum(t.info for t in tallies), open=max(invokes - sum(t.outcomes for t in tallies), 0),
+                      hot=sum(t.hot for t in tallies), p50_ms=percentile_of_counts(latencies, 50),
+                      p95_ms=percentile_of_counts(latencies, 95))
 
 
-def bot_summaries(ops: Iterable[Op]) -> tuple[list[BotSummary], BotSummary | None]:
-    """One summary per bot, and the crew total (None without ops)."""
-    by_bot: dict[int, list[Op]] = defaultdict(list)
-    for op in ops:
-        by_bot[op.bot].append(op)
+def bot_summaries(tallies: Iterable[BotTally]) -> tuple[list[BotSummary], BotSummary | None]:
+    """One summary per bot (from the journal digest's tallies), and the crew total (None without ops)."""
+    by_bot: dict[int, list[BotTally]] = defaultdict(list)
+    for tally in tallies:
+        by_bot[tally.bot].append(tally)
     rows = [_summary(bot, by_bot[bot]) for bot in sorted(by_bot)]
-    total = _summary(-1, [op for bot in sorted(by_bot) for op in by_bot[bot]]) if by_bot else None
+    total = _summary(-1, [t for bot in sorted(by_bot) for t in by_bot[bot]]) if by_bot else None
     return rows, total
 
 
@@ -105,10 +120,11 @@ def probe_phases(probes: Iterable[Probe]) -> list[PhaseSummary]:
     rows = []
     for phase in sorted(by_phase, key=lambda p: (order.get(p, len(order)), p)):
         group = by_phase[phase]
-        latencies = [p.latency_ms for p in group if p.ok and p.latency_ms is not None]
-        rows.append(PhaseSummary(phase, len(group), sum(1 for p in group if not p.ok),
-                                 percentile(latencies, 50), percentile(latencies, 95), percentile(latencies, 99),
-                                 max(latencies) if latencies else None))
+        latencies = np.array([p.latency_ms for p in group if p.ok and p.latency_ms is not None], dtype=np.float64)
+        p50, p95, p99 = (None, None, None) if not len(latencies) else (
+            float(v) for v in np.percentile(latencies, [50, 95, 99]))
+        rows.append(PhaseSummary(phase, len(group), sum(1 for p in group if not p.ok), p50, p95, p99,
+                                 float(latencies.max()) if len(latencies) else None))
     return rows
 
 
@@ -139,14 +155,12 @@ def slope_mb_per_h(points: Sequence[tuple[float, float]]) -> float | None:
     """Least-squares growth; a rough figure for reading, the I2 judge owns the verdict on it."""
     if len(points) < 3:
         return None
-    n = len(points)
-    mean_t = sum(t for t, _ in points) / n
-    mean_m = sum(m for _, m in points) / n
-    var_t = sum((t - mean_t) ** 2 for t, _ in points)
+    xy = np.asarray(points, dtype=np.float64)
+    dt = xy[:, 0] - xy[:, 0].mean()
+    var_t = float(np.dot(dt, dt))
     if var_t == 0:
         return None
-    cov = sum((t - mean_t) * (m - mean_m) for t, m in points)
-    return cov / var_t * 3600.0
+    return float(np.dot(dt, xy[:, 1] - xy[:, 1].mean())) / var_t * 3600.0
 
 
 @dataclass(frozen=True)

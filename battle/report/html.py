@@ -8,6 +8,7 @@ each section then says what was not recorded instead of failing the report.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from battle.report.activity_sections import events_section, health_section, memory_section, ops_section
 from battle.report.htmlkit import Markup, page, tag, write_text_atomic
@@ -20,6 +21,9 @@ from battle.report.verdict_sections import (
     knobs_section,
     problems_section,
 )
+
+if TYPE_CHECKING:
+    from battle.observer.gather import Gathered
 
 REPORT_NAME = "report.html"
 _CONTENTS = (("gates", "invariants"), ("coverage", "coverage"), ("health", "health"), ("memory", "memory"),
@@ -45,12 +49,13 @@ def render_run_report(data: RunData) -> str:
     ])
 
 
-def write_run_report(run_dir: Path) -> Path:
-    """Write `run_dir/report.html` from the run's artifacts alone; returns its path.
+def write_run_report(run_dir: Path, gathered: Gathered | None = None) -> Path:
+    """Write `run_dir/report.html` from the run's artifacts alone (or from what judging `gathered` of them: no
+    second read); returns its path.
 
     Raises ReportError only when `run_dir` is not a directory.
     """
-    data = load_run(run_dir)
+    data = load_run(run_dir, gathered)
     out = run_dir / REPORT_NAME
     write_text_atomic(out, render_run_report(data))
     return out

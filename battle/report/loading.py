@@ -3,7 +3,8 @@
 The row loaders are the observer's own (`battle.observer.gather`), so the report
 shows the same probes, ops and faults the judges saw. Unlike `gather`, nothing
 here requires the manifest: a run that died before writing it still gets a
-report that says so.
+report that says so. When the run was just judged, the report is built from
+what judging gathered (`load_run(run_dir, gathered)`): the artifacts are read once.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from battle.common.timefmt import parse_iso
-from battle.evidence import DockerEvent, Fault, MemSample, Op, Probe, ToolEvent
-from battle.observer.gather import Problems, load_events, load_faults, load_memory, load_ops, load_probes
+from battle.evidence import BotTally, DockerEvent, Fault, MemSample, Probe, ToolEvent
+from battle.observer.gather import (
+    Gathered,
+    Problems,
+    load_events,
+    load_faults,
+    load_journals,
+    load_memory,
+    load_probes,
+)
 from battle.report.errors import ReportError
 from battle.report.verdict_view import VerdictView, read_verdict
 
@@ -54,7 +63,7 @@ class RunData:
     queue: JsonDoc
     probes: tuple[Probe, ...] = ()
     memory: tuple[MemSample, ...] = ()
-    ops: tuple[Op, ...] = ()
+    crew: tuple[BotTally, ...] = ()  # each bot's journal counted (battle.observer.journals)
     faults: tuple[Fault, ...] = ()
     tool_events: tuple[ToolEvent, ...] = ()
     docker_events: tuple[DockerEvent, ...] = ()
@@ -94,11 +103,13 @@ def _marks(manifest: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str,
     return tuple(marks)
 
 
-def load_run(run_dir: Path) -> RunData:
+def load_run(run_dir: Path, gathered: Gathered | None = None) -> RunData:
+    """The run as the report shows it; from `gathered` (what judging read) when given, else read here."""
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir} is not a directory; pass a run directory such as runs/<run id>")
     problems = Problems()
-    present = frozenset(p.name for p in run_dir.iterdir() if p.is_file())
+    present = gathered.present if gathered is not None else frozenset(
+        p.name for p in run_dir.iterdir() if p.is_file())
     manifest_doc = read_json_doc(run_dir / "manifest.json")
     manifest = manifest_doc.value if isinstance(manifest_doc.value, dict) else {}
     manifest_error = manifest_doc.error
@@ -106,12 +117,25 @@ def load_run(run_dir: Path) -> RunData:
         manifest_error = "damaged: not a JSON object"
     if manifest_error and manifest_error != "not recorded":
         problems.append(f"manifest.json {manifest_error}")
-    # The loaders note a missing CSV as a problem; here absence is shown in its own section instead.
-    probes = load_probes(run_dir / "health.csv", problems) if "health.csv" in present else ()
-    memory = load_memory(run_dir / "memory.csv", problems) if "memory.csv" in present else ()
-    ops = load_ops(run_dir, problems)
-    faults = load_faults(run_dir / "injected.jsonl", problems)
-    tool_events, docker_events = load_events(run_dir / "events.jsonl", problems, missing_ok=True)
+    if gathered is not None:
+        evidence, found = gathered.evidence, gathered.problems
+        # The same problems the loaders below list: a missing CSV or events.jsonl has its own section instead.
+        problems.extend(found.get("health", ()) if "health.csv" in present else ())
+        problems.extend(found.get("memory", ()) if "memory.csv" in present else ())
+        problems.extend(found.get("journals", ()))
+        problems.extend(found.get("faults", ()))
+        problems.extend(found.get("events", ()) if "events.jsonl" in present else ())
+        probes = evidence.probes if "health.csv" in present else ()
+        memory = evidence.memory if "memory.csv" in present else ()
+        crew, faults = evidence.journal.bots, evidence.faults
+        tool_events, docker_events = evidence.events, gathered.logged_docker_events
+    else:
+        # The loaders note a missing CSV as a problem; here absence is shown in its own section instead.
+        probes = load_probes(run_dir / "health.csv", problems) if "health.csv" in present else ()
+        memory = load_memory(run_dir / "memory.csv", problems) if "memory.csv" in present else ()
+        crew = load_journals(run_dir, problems, comment_targets=()).bots
+        faults = load_faults(run_dir / "injected.jsonl", problems)
+        tool_events, docker_events = load_events(run_dir / "events.jsonl", problems, missing_ok=True)
     marks = _marks(manifest, problems)
     origin = dict(marks).get("soakStart") or _time_or_none(manifest.get("startedAt"), "startedAt", problems)
     if origin is None and probes:
@@ -126,7 +150,7 @@ def load_run(run_dir: Path) -> RunData:
         queue=read_json_doc(run_dir / "snapshot-queue.json"),
         probes=probes,
         memory=memory,
-        ops=ops,
+        crew=crew,
         faults=faults,
         tool_events=tool_events,
         docker_events=docker_events,

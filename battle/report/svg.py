@@ -2,8 +2,9 @@
 
 Charts are sized by pixels, not by data: an 8-hour soak has ~29,000 probes, so
 probes are bucketed into pixel columns (min..max latency per column, failures
-counted) and memory series are averaged down, keeping a report a few hundred KB.
-Every text placed in the SVG goes through `esc`.
+counted) and each memory line keeps its lowest and highest sample per pixel column
+(a spike stays visible), keeping a report a few hundred KB. Every text placed in
+the SVG goes through `esc`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from battle.chaos.errors import FaultSpecError
 from battle.chaos.kinds import get_kind
@@ -201,12 +204,20 @@ def latency_timeline(frame: Frame, probes: Sequence[Probe], windows: Sequence[Wi
     return _svg("health probe latency over time with fault windows", parts, "timeline")
 
 
-def _downsample(points: Sequence[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
-    if len(points) <= limit:
+def min_max_columns(frame: Frame, points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points (time order) reduced to each pixel column's lowest and highest, in the order they came."""
+    if len(points) <= 2 * (frame.right - frame.left):
         return list(points)
-    size = math.ceil(len(points) / limit)
-    return [(sum(t for t, _ in chunk) / len(chunk), sum(m for _, m in chunk) / len(chunk))
-            for chunk in (points[i:i + size] for i in range(0, len(points), size))]
+    xy = np.asarray(points, dtype=np.float64)
+    span = frame.t1 - frame.t0
+    column = ((np.clip(xy[:, 0], frame.t0, frame.t1) - frame.t0) / span * (frame.right - frame.left)).astype(np.int64)
+    starts = np.flatnonzero(np.diff(column, prepend=-1))
+    kept: list[int] = []
+    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(xy)], strict=True):
+        values = xy[start:end, 1]
+        low, high = start + int(values.argmin()), start + int(values.argmax())
+        kept.extend(sorted({low, high}))
+    return [(float(t), float(m)) for t, m in xy[kept]]
 
 
 def _nice_ceiling(value: float) -> tuple[float, float]:
@@ -237,7 +248,7 @@ def memory_chart(frame: Frame, series: Mapping[SeriesKey, Sequence[tuple[float, 
         tick += step_mb
     parts += _window_rects(frame, windows, 0.10)
     for (service, lifetime), points in series.items():
-        coords = " ".join(f"{frame.x(t):.1f},{y(m):.1f}" for t, m in _downsample(points, 600))
+        coords = " ".join(f"{frame.x(t):.1f},{y(m):.1f}" for t, m in min_max_columns(frame, points))
         parts.append(f'<polyline class="memory-line service-{css_token(service)}" fill="none" stroke-width="1.6" '
                      f'stroke="{colors.get(service, "#333")}" points="{coords}"><title>{esc(f"{service} lifetime {lifetime}")}'
                      "</title></polyline>")

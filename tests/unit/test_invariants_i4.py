@@ -3,7 +3,9 @@
 from battle.chaos.kinds import effects_of
 from battle.evidence import Evidence, Fault, Mutation, Op, ToolEvent
 from battle.invariants import i4_no_loss
+from battle.invariants.synced import applied_to_cloud
 from battle.invariants.targets import single_writer_targets
+from battle.observer.journals import digest_ops
 
 LIMITS: dict = {}
 
@@ -33,9 +35,10 @@ def _rows(values):
 
 
 def judge(journal, local, events=(), faults=(), cloud=None, mutations=()):
-    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, ops=tuple(journal.ops),
+    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, journal=digest_ops(journal.ops),
                   local=_rows(local), events=tuple(events), faults=tuple(faults),
-                  cloud=None if cloud is None else _rows(cloud), mutations=tuple(mutations))
+                  cloud=None if cloud is None else _rows(cloud), mutations=tuple(mutations),
+                  applied={io: tuple(w) for io, w in applied_to_cloud(events).items()})
     return i4_no_loss.judge(ev, LIMITS)
 
 

@@ -2,16 +2,18 @@
 
 from battle.evidence import Evidence, Op, QueueState
 from battle.invariants import i6_convergence
+from battle.observer.journals import digest_ops
 
 LIMITS = {"SETTLE_MAX_S": 120.0}
 
 
 def ops(*targets):
+    """One bot's journal (invoke, ok) per target, folded as gathering folds it."""
     out = []
     for k, target in enumerate(targets, start=1):
         value = {"result": "Passed", "comments": "ok"}
         out += [Op(0, k, "invoke", target, value, False, float(k)), Op(0, k, "ok", target, value, False, float(k))]
-    return tuple(out)
+    return digest_ops(out)
 
 
 def row(result="Passed", comments="ok"):
@@ -22,7 +24,7 @@ DRAINED = QueueState(0, 0)
 
 
 def judge(local, cloud, queue=DRAINED, settle_s=3.0, targets=(1, 2)):
-    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, ops=ops(*targets),
+    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, journal=ops(*targets),
                   local=local, cloud=cloud, queue=queue, settle_s=settle_s)
     return i6_convergence.judge(ev, LIMITS)
 
@@ -112,12 +114,12 @@ def test_a_dropped_row_that_never_reached_the_cloud_fails_even_when_both_sides_a
 
     stale = {1: row("Failed", "x"), 2: row()}
     dropped = (ToolEvent(5.0, "sync.dropped", {"ioId": 1, "kind": "conflict", "reason": "version conflict"}),)
-    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, ops=ops(1, 2), local=stale,
+    ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, journal=ops(1, 2), local=stale,
                   cloud=stale, queue=DRAINED, settle_s=3.0, events=dropped)
     r = i6_convergence.judge(ev, LIMITS)
     assert r.status == "fail" and "dropped never reached the cloud" in r.reason
     assert r.details["abandoned"][0]["ioId"] == 1
     delivered = {1: row(), 2: row()}  # the same drop, but a later write did reach the cloud
-    ev2 = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, ops=ops(1, 2), local=delivered,
+    ev2 = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, journal=ops(1, 2), local=delivered,
                    cloud=delivered, queue=DRAINED, settle_s=3.0, events=dropped)
     assert i6_convergence.judge(ev2, LIMITS).status == "pass"

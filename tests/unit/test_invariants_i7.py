@@ -2,6 +2,7 @@
 
 from battle.evidence import Evidence, Mutation, Op
 from battle.invariants import i7_propagation
+from battle.observer.journals import digest_ops
 
 LIMITS = {"PROPAGATION_MAX_S": 60.0}
 
@@ -16,7 +17,7 @@ def io(name="MCM02_DI_0001", description="Conveyor PE", comments="", spare=0):
 
 def judge(mutations, local, latency=(2.0, 3.0), ops=()):
     ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, mutations=tuple(mutations),
-                  local=local, propagation_s=tuple(latency), ops=tuple(ops))
+                  local=local, propagation_s=tuple(latency), journal=digest_ops(ops))
     return i7_propagation.judge(ev, LIMITS)
 
 

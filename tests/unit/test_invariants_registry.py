@@ -7,6 +7,7 @@ import pytest
 import battle.invariants as invariants
 from battle.evidence import Evidence, Op
 from battle.invariants import base
+from battle.observer.journals import digest_ops
 
 LIMITS = {
     "WARMUP_S": 120.0, "P95_MS": 500.0, "P99_MS": 2000.0, "MAX_GAP_S": 10.0, "RESTART_GRACE_S": 20.0,
@@ -107,7 +108,7 @@ def test_a_pass_on_zero_evidence_is_downgraded(monkeypatch):
 def test_judges_are_pure():
     value = {"result": "Passed", "comments": ""}
     ev = Evidence(run_id="r", started_at=0.0, soak_end=60.0, warmup_s=0.0,
-                  ops=(Op(0, 1, "invoke", 5, value, False, 1.0), Op(0, 1, "ok", 5, value, False, 1.0)),
+                  journal=digest_ops([Op(0, 1, "invoke", 5, value, False, 1.0), Op(0, 1, "ok", 5, value, False, 1.0)]),
                   local={5: {"result": "Passed", "comments": ""}})
     first = [o.to_dict() for o in invariants.judge_all(ev, LIMITS)]
     assert first == [o.to_dict() for o in invariants.judge_all(ev, LIMITS)]

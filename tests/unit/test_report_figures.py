@@ -7,6 +7,7 @@ import re
 import pytest
 
 from battle.evidence import Fault, Op, Probe
+from battle.observer.journals import digest_ops
 from battle.report.figures import (
     bot_summaries,
     coverage_from_ledger,
@@ -54,7 +55,7 @@ def _op(bot: int, op: int, kind: str, latency: float | None = None, hot: bool = 
 def test_bot_summaries_count_outcomes_and_cut_off_invokes():
     ops = [_op(1, 1, "invoke"), _op(1, 1, "ok", 10.0), _op(1, 2, "invoke"), _op(1, 2, "info", None, hot=True),
            _op(1, 3, "invoke"), _op(0, 1, "invoke"), _op(0, 1, "fail", 30.0)]
-    rows, total = bot_summaries(ops)
+    rows, total = bot_summaries(digest_ops(ops).bots)
     assert [(r.bot, r.invokes, r.ok, r.fail, r.info, r.open, r.hot) for r in rows] == [
         (0, 1, 0, 1, 0, 0, 0), (1, 3, 1, 0, 1, 1, 1)]
     assert rows[1].p50_ms == 10.0, "an outcome without latency is not counted as 0 ms"

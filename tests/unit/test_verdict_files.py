@@ -8,6 +8,7 @@ import pytest
 
 from battle.evidence import Evidence, Op
 from battle.invariants import Outcome, Result, judge_all
+from battle.observer.journals import digest_ops
 from battle.verdict import (
     VerdictError,
     junit_xml,
@@ -27,7 +28,7 @@ LIMITS = {
 def a_verdict(extra_errors=()):
     value = {"result": "Failed", "comments": ""}
     ev = Evidence(run_id="r1", started_at=0.0, soak_end=60.0, warmup_s=0.0,
-                  ops=(Op(0, 1, "invoke", 5, value, False, 1.0), Op(0, 1, "ok", 5, value, False, 1.0)),
+                  journal=digest_ops([Op(0, 1, "invoke", 5, value, False, 1.0), Op(0, 1, "ok", 5, value, False, 1.0)]),
                   local={5: {"result": "Passed", "comments": ""}})  # a silent flip: I4 fails
     outcomes = judge_all(ev, LIMITS, gates={"I1", "I4"})
     return make_verdict(run_id="r1", scenario="s1", seed=7, started=0.0, ended=60.0, soak_minutes=1.0,
