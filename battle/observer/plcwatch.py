@@ -38,6 +38,7 @@ class RestoreWatcher:
         self._thread = threading.Thread(target=self._loop, name="plc-restore-watch", daemon=True)
         self.pending = 0
         self.done = 0
+        self.errors = 0  # read-backs that failed inside the harness: counted into the verdict
 
     def start(self) -> None:
         self._thread.start()
@@ -85,6 +86,7 @@ class RestoreWatcher:
                 return
             try:
                 self.writer.write(self.watch(*item))
-            except Exception:  # supervisor loop
+            except Exception:  # supervisor loop: logged and counted
+                self.errors += 1
                 log.exception("PLC read-back for %s failed inside the harness", item[0])
             self.done += 1

@@ -30,6 +30,7 @@ class HealthProber:
         self._thread = threading.Thread(target=self._loop, name="health-probe", daemon=True)
         self.ok = 0
         self.failed = 0
+        self.errors = 0  # failures inside the harness (not the tool's): counted into the verdict
         self.session = requests.Session()
 
     def start(self) -> None:
@@ -69,7 +70,8 @@ class HealthProber:
         while not self._stop.is_set():
             try:
                 self.probe_once()
-            except Exception:  # supervisor loop: the probe must outlive any one failure
+            except Exception:  # supervisor loop: the probe must outlive any one failure; counted
+                self.errors += 1
                 log.exception("health probe failed inside the harness")
             next_tick += self.interval_s
             delay = next_tick - time.monotonic()

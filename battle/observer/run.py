@@ -93,6 +93,22 @@ class Observer:
             if self.watcher is not None:
                 self.watcher.on_ledger(record)
 
+    def loop_errors(self) -> list[str]:
+        """The observer's own supervisor loops log and count what they catch; a nonzero count is a
+        harness failure in the verdict (what the tool did wrong is data, never counted here)."""
+        loops: list[tuple[str, Any]] = [("health prober", self.prober), ("memory sampler", self.sampler),
+                                        ("ledger follower", self.ledger_follower), ("heartbeat", self.heartbeat),
+                                        ("PLC read-back watcher", self.watcher)]
+        loops += [(f"event follower of {path.name}", follower)
+                  for (path, _), follower in zip(self.h.event_logs, self.followers, strict=True)]
+        problems = []
+        for name, loop in loops:
+            count = 0 if loop is None else int(getattr(loop, "errors", 0))
+            if count:
+                problems.append(f"harness: the observer's {name} caught {count} error(s) in its loop (logged "
+                                "with tracebacks in the observer's log)")
+        return problems
+
     def _mark(self, name: str) -> None:
         self.times[name] = iso_utc(self.clock())
 
@@ -169,7 +185,7 @@ class Observer:
             stop()
         self.sampler.stop()
         return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes,
-                "errors": self.errors}
+                "errors": [*self.errors, *self.loop_errors()]}
 
     def _expected_mutations(self) -> list[tuple[int, dict[str, Any]]]:
         records, _ = read_jsonl(self.s.run_dir / "mutations.jsonl")
