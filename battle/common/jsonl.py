@@ -14,24 +14,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from battle.common.atomic import write_text_atomic
+
+# Keys sorted, compact, UTF-8: msgspec encodes a journal line in ~2 us where json.dumps took ~15 us, and at
+# zero think time the crew writes two lines per op (issue 9). A NaN becomes null, which is valid JSON.
+_encode = msgspec.json.Encoder(order="sorted").encode
 
 
 class JsonlWriter:
-    """Thread-safe appender; every line is flushed (and the OS buffer synced on request)."""
+    """Thread-safe appender; every line reaches the OS as one write (and its disk on request)."""
 
     def __init__(self, path: Path, fsync: bool = False) -> None:
         self.path = path
         self._fsync = fsync
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # Unbuffered: each line is one write(2), so a killed writer loses at most the line in flight.
+        self._handle = open(path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
+        line = _encode(record) + b"\n"
         with self._lock:
             self._handle.write(line)
-            self._handle.flush()
             if self._fsync:
                 os.fsync(self._handle.fileno())
 

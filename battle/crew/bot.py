@@ -15,21 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import requests
+import msgspec
 
 from battle.common.control import ack_text
 from battle.crew.actions import ACTIONS, Request
 from battle.crew.journal import OpJournal
 from battle.crew.outcome import Outcome, classify_exception, classify_status
 from battle.crew.targets import Assignment
+from battle.crew.wire import Answer, KeepAliveConnection, WireError
 
 log = logging.getLogger(__name__)
 
 
-class HttpSession(Protocol):
-    """The slice of `requests.Session` a bot uses (unit tests pass a scripted one)."""
+class Connection(Protocol):
+    """A bot's connection to the tool (`KeepAliveConnection`; unit tests pass a scripted one)."""
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any: ...
+    def request(self, method: str, path: str, body: bytes | None = None) -> Answer: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class BotStats:
 
 class Bot:
     def __init__(self, settings: BotSettings, assignment: Assignment, journal: OpJournal,
-                 session: HttpSession, should_stop: Callable[[], bool],
+                 connection: Connection, should_stop: Callable[[], bool],
                  sleep: Callable[[float], None] = time.sleep,
                  mono: Callable[[], float] = time.monotonic) -> None:
         if not assignment.own and not assignment.hot:
@@ -65,7 +68,7 @@ class Bot:
         self.settings = settings
         self.assignment = assignment
         self.journal = journal
-        self.session = session
+        self.connection = connection
         self.should_stop = should_stop
         self.sleep = sleep
         self.mono = mono
@@ -85,10 +88,9 @@ class Bot:
         op = self.journal.invoke(request.action, request.target, request.value, hot)
         started = self.mono()
         try:
-            response = self.session.request(request.method, self.settings.tool_url + request.path,
-                                            json=request.value, timeout=self.settings.request_timeout_s)
-            outcome = classify_status(int(response.status_code))
-        except requests.exceptions.RequestException as exc:
+            answer = self.connection.request(request.method, request.path, _encode(request.value))
+            outcome = classify_status(answer.status)
+        except WireError as exc:
             outcome = classify_exception(exc)
         latency_ms = (self.mono() - started) * 1000.0
         self.journal.outcome(op, outcome.kind, request.action, request.target, request.value, hot,
@@ -121,6 +123,7 @@ class Bot:
                     outcome = Outcome("info", None, "harness error")
                 self._think(self.think_s(outcome))
         finally:
+            self.connection.close()
             self.journal.close()
         if ack_path is not None:
             ack_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,5 +141,8 @@ class Bot:
             self.sleep(min(0.2, left))
 
 
-def default_session() -> requests.Session:
-    return requests.Session()
+_encode = msgspec.json.Encoder().encode
+
+
+def connect(settings: BotSettings) -> KeepAliveConnection:
+    return KeepAliveConnection(settings.tool_url, timeout_s=settings.request_timeout_s)

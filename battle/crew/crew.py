@@ -13,7 +13,7 @@ import requests
 
 from battle.common.control import ack_path, stop_requested
 from battle.config import RunConfig
-from battle.crew.bot import Bot, BotSettings, BotStats
+from battle.crew.bot import Bot, BotSettings, BotStats, connect
 from battle.crew.journal import OpJournal, journal_path
 from battle.crew.targets import Target, assign, choose_hot_set
 
@@ -72,15 +72,11 @@ def run_crew(settings: CrewSettings) -> dict[int, BotStats]:
     stats: dict[int, BotStats] = {}
     threads = []
     for index in range(settings.bots):
-        bot = Bot(
-            BotSettings(bot=index, seed=settings.seed, tool_url=settings.tool_url,
-                        think_min_ms=settings.think_min_ms, think_max_ms=settings.think_max_ms,
-                        hot_fraction=settings.hot_fraction),
-            assign(targets, index, settings.bots, hot_ids),
-            OpJournal(journal_path(settings.run_dir, index), index),
-            requests.Session(),
-            should_stop,
-        )
+        bot_settings = BotSettings(bot=index, seed=settings.seed, tool_url=settings.tool_url,
+                                   think_min_ms=settings.think_min_ms, think_max_ms=settings.think_max_ms,
+                                   hot_fraction=settings.hot_fraction)
+        bot = Bot(bot_settings, assign(targets, index, settings.bots, hot_ids),
+                  OpJournal(journal_path(settings.run_dir, index), index), connect(bot_settings), should_stop)
         thread = threading.Thread(target=lambda b=bot, i=index: stats.__setitem__(
             i, b.run(ack_path(settings.run_dir, f"bot{i}"))), name=f"bot{index}", daemon=True)
         threads.append(thread)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from battle.common.jsonl import JsonlWriter
-from battle.common.timefmt import iso_utc
+from battle.common.timefmt import IsoStamper
 
 JOURNAL_SCHEMA = 1
 OUTCOMES = ("ok", "fail", "info")
@@ -37,11 +37,12 @@ class OpJournal:
         # A restarted writer counts ops from 1 again: (bot, lifetime, op) names an op, never (bot, op).
         self.lifetime = lifetime or f"{os.getpid()}-{int(wall() * 1000)}"
         self._wall = wall
+        self._stamp = IsoStamper()
         self._mono = mono
         self._next_op = 1
 
     def _line(self, op: int, kind: str, **fields: Any) -> None:
-        record = {"schema": JOURNAL_SCHEMA, "ts": iso_utc(self._wall()), "mono": round(self._mono(), 6),
+        record = {"schema": JOURNAL_SCHEMA, "ts": self._stamp(self._wall()), "mono": round(self._mono(), 6),
                   "bot": self._bot, "lifetime": self.lifetime, "op": op, "type": kind}
         record.update(fields)
         self._writer.write(record)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import requests
+from battle.crew.wire import NotSent, WireError
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,8 @@ def classify_status(status: int) -> Outcome:
     return Outcome("info", status, f"HTTP {status}")
 
 
-def classify_exception(exc: BaseException) -> Outcome:
-    # ConnectTimeout and a refused connection happen before any byte is sent.
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return Outcome("fail", None, f"connect timeout: {exc}")
-    if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
-        return Outcome("fail", None, f"connection refused: {exc}")
+def classify_exception(exc: WireError) -> Outcome:
+    # The connection layer knows whether a byte could have left: only a connection never opened is `fail`.
+    if isinstance(exc, NotSent):
+        return Outcome("fail", None, f"not sent: {exc}")
     return Outcome("info", None, f"{type(exc).__name__}: {exc}")
-
-
-def _never_connected(exc: BaseException) -> bool:
-    text = repr(exc)
-    return any(mark in text for mark in ("NewConnectionError", "Connection refused", "Name or service not known",
-                                         "Temporary failure in name resolution"))

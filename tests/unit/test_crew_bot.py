@@ -1,7 +1,7 @@
 from pathlib import Path
 
+import msgspec
 import pytest
-import requests
 
 from battle.common.jsonl import read_jsonl
 from battle.crew.actions import choose_result
@@ -9,6 +9,7 @@ from battle.crew.bot import Bot, BotSettings
 from battle.crew.journal import OpJournal
 from battle.crew.outcome import classify_exception, classify_status
 from battle.crew.targets import Target, assign, choose_hot_set
+from battle.crew.wire import Answer, MaybeSent, NotSent
 
 
 class FakeClock:
@@ -22,24 +23,23 @@ class FakeClock:
         self.now += seconds
 
 
-class Response:
-    def __init__(self, status):
-        self.status_code = status
-
-
-class ScriptedSession:
+class ScriptedConnection:
     """Answers from a script: an int is a status, an exception instance is raised."""
 
     def __init__(self, script):
         self.script = list(script)
         self.calls = []
+        self.closed = False
 
-    def request(self, method, url, json=None, timeout=None):
-        self.calls.append((method, url, json))
+    def request(self, method, path, body=None):
+        self.calls.append((method, path, msgspec.json.decode(body)))
         item = self.script.pop(0) if self.script else 200
         if isinstance(item, BaseException):
             raise item
-        return Response(item)
+        return Answer(item, b"{}")
+
+    def close(self):
+        self.closed = True
 
 
 TARGETS = [Target(i, is_spare=(i % 10 == 0)) for i in range(1, 201)]
@@ -47,7 +47,7 @@ TARGETS = [Target(i, is_spare=(i % 10 == 0)) for i in range(1, 201)]
 
 def make_bot(tmp_path: Path, script, stop_after=None, hot_fraction=0.1, bot=1, bots=4):
     clock = FakeClock()
-    session = ScriptedSession(script)
+    session = ScriptedConnection(script)
     hot = choose_hot_set(TARGETS, hot_fraction, seed=7)
     journal = OpJournal(tmp_path / f"journal-bot{bot}.jsonl", bot, wall=lambda: 1.7e9 + clock.now, mono=clock.mono)
     counter = {"n": 0}
@@ -87,15 +87,15 @@ def test_outcome_classification():
     assert classify_status(200).kind == "ok"
     assert classify_status(404).kind == "fail"
     assert classify_status(503).kind == "info"
-    assert classify_exception(requests.exceptions.ConnectionError("Connection refused")).kind == "fail"
-    assert classify_exception(requests.exceptions.ConnectTimeout("x")).kind == "fail"
-    assert classify_exception(requests.exceptions.ReadTimeout("x")).kind == "info"
-    assert classify_exception(requests.exceptions.ConnectionError("Connection reset by peer")).kind == "info"
+    assert classify_exception(NotSent("cannot connect: Connection refused")).kind == "fail"
+    assert classify_exception(NotSent("cannot connect: timed out")).kind == "fail"
+    assert classify_exception(MaybeSent("TimeoutError after the request was sent")).kind == "info"
+    # A message is never read: a reset after sending is indeterminate whatever its text says.
+    assert classify_exception(MaybeSent("Connection refused")).kind == "info"
 
 
 def test_bot_journals_invoke_then_exactly_one_outcome_and_acks_on_stop(tmp_path):
-    script = [200, 400, 503, requests.exceptions.ReadTimeout("slow"),
-              requests.exceptions.ConnectionError("Connection refused"), 200]
+    script = [200, 400, 503, MaybeSent("timed out"), NotSent("Connection refused"), 200]
     bot, session, _ = make_bot(tmp_path, script, stop_after=6)
     ack = tmp_path / "control" / "ack-bot1"
     stats = bot.run(ack)
@@ -105,7 +105,8 @@ def test_bot_journals_invoke_then_exactly_one_outcome_and_acks_on_stop(tmp_path)
                                             "invoke", "info", "invoke", "fail", "invoke", "ok"]
     assert [r["op"] for r in records] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
     assert stats.ops == 6 and stats.ok == 2 and stats.fail == 2 and stats.info == 2
-    assert ack.exists()
+    assert ack.exists() and session.closed
+    assert all(method == "PUT" and path.startswith("/api/ios/") for method, path, _ in session.calls)
     for record in records:
         assert record["schema"] == 1 and record["bot"] == 1 and record["ts"].endswith("Z")
         if not record["hot"]:
@@ -115,7 +116,7 @@ def test_bot_journals_invoke_then_exactly_one_outcome_and_acks_on_stop(tmp_path)
 
 
 def test_bot_keeps_going_through_an_outage_and_backs_off(tmp_path):
-    refused = [requests.exceptions.ConnectionError("Connection refused")] * 5
+    refused = [NotSent("Connection refused")] * 5
     bot, session, clock = make_bot(tmp_path, refused + [200], stop_after=6)
     started = clock.now
     bot.run()
