@@ -36,6 +36,7 @@ from battle.crew.crew import CrewSettings, run_crew
 from battle.gating import plan_and_gates
 from battle.judging import error_verdict, judge_run_dir, seal_run_dir
 from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
+from battle.observer.cost import ProcessCostSource
 from battle.observer.memory import PsutilSource
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
 from battle.verdict import Verdict
@@ -138,6 +139,7 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
         ObserverHooks(
             adapter=adapter,
             memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in ("tool", "cloud", "plc-sim")}),
+            cost_source=ProcessCostSource(lambda: {name: manager.pid(name) for name in manager.services()}),
             calm=lambda: runner.calm().to_json(),
             plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=types),
             expected_flags=stack.expected_flags(),

@@ -27,6 +27,7 @@ from typing import Any
 
 from battle.common.jsonl import JsonlWriter
 from battle.common.timefmt import iso_utc
+from battle.observer.cost import DockerCostSource, cost_sampler
 from battle.observer.memory import MemorySampler
 
 log = logging.getLogger(__name__)
@@ -365,6 +366,9 @@ class FeedSettings:
     log_services: tuple[str, ...] = ("tool",)
     memory_services: tuple[str, ...] = ("tool", "cloud", "plc-sim")
     memory_interval_s: float = 5.0
+    # cost.csv: every service of the project, the harness's own containers included (battle.observer.cost)
+    cost_services: tuple[str, ...] = ("tool", "cloud", "plc-sim", "cloud-db", "cloud-proxy", "chaos", "crew",
+                                      "cloud-mutator", "observer")
 
 
 class DockerFeed:
@@ -377,6 +381,8 @@ class DockerFeed:
         self.events = DockerEventFollower(client, settings.project, run_dir / "docker-events.jsonl")
         self.memory = sampler_factory(DockerMemorySource(containers, settings.memory_services),
                                       run_dir / "memory.csv", interval_s=settings.memory_interval_s)
+        self.cost = cost_sampler(DockerCostSource(containers, settings.cost_services, resident_mb),
+                                 run_dir / "cost.csv")
 
     @classmethod
     def from_engine(cls, settings: FeedSettings) -> DockerFeed:
@@ -394,6 +400,7 @@ class DockerFeed:
         # The events first: a container start seen before its log follower attaches is still recorded.
         self.events.start()
         self.memory.start()
+        self.cost.start()
         for follower in self.logs:
             follower.start()
 
@@ -401,9 +408,11 @@ class DockerFeed:
         for follower in self.logs:
             follower.stop()
         self.memory.stop()
+        self.cost.stop()
         self.events.stop()
 
     def summary(self) -> dict[str, Any]:
         return {"events": self.events.count, "eventErrors": self.events.errors, "memorySamples": self.memory.samples,
+                "costSamples": self.cost.samples, "costErrors": self.cost.errors,
                 "logs": {f.service: {"lines": f.lines, "attaches": f.attaches, "errors": f.errors}
                          for f in self.logs}}

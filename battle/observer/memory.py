@@ -45,24 +45,31 @@ class PsutilSource:
             yield service, lifetime, rss / (1024 * 1024)
 
 
-class MemorySampler:
-    def __init__(self, source: MemorySource, out: Path, interval_s: float = 5.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.source = source
+class PeriodicCsv:
+    """Every `interval_s`, the rows of a source appended to a CSV (header first), each stamped (utc, epoch).
+
+    A supervisor loop: a failed sample is logged and counted (`errors`), and the count reaches the verdict.
+    """
+
+    def __init__(self, columns: tuple[str, ...], rows: Callable[[], Iterable[tuple[object, ...]]], out: Path,
+                 interval_s: float, clock: Callable[[], float] = time.time, name: str = "sampler") -> None:
+        self.columns = columns
+        self.rows = rows
         self.out = out
         self.interval_s = interval_s
         self.clock = clock
+        self.name = name
         self.samples = 0
         self.errors = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="memory-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         new = not self.out.exists()
         self._handle = open(self.out, "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self._csv = csv.writer(self._handle)
         if new:
-            self._csv.writerow(MEMORY_COLUMNS)
+            self._csv.writerow(self.columns)
         self._thread.start()
 
     def stop(self) -> None:
@@ -72,8 +79,8 @@ class MemorySampler:
 
     def sample_once(self) -> None:
         stamp = self.clock()
-        for service, lifetime, rss_mb in self.source.sample():
-            self._csv.writerow((iso_utc(stamp), f"{stamp:.3f}", service, lifetime, f"{rss_mb:.3f}"))
+        for row in self.rows():
+            self._csv.writerow((iso_utc(stamp), f"{stamp:.3f}", *row))
             self.samples += 1
         self._handle.flush()
 
@@ -83,5 +90,14 @@ class MemorySampler:
                 self.sample_once()
             except Exception:  # supervisor loop
                 self.errors += 1
-                log.exception("memory sample failed")
+                log.exception("%s: a sample failed", self.name)
             self._stop.wait(self.interval_s)
+
+
+class MemorySampler(PeriodicCsv):
+    def __init__(self, source: MemorySource, out: Path, interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(MEMORY_COLUMNS, lambda: ((service, lifetime, f"{mb:.3f}")
+                                                  for service, lifetime, mb in source.sample()),
+                         out, interval_s, clock, name="memory-sampler")
+        self.source = source

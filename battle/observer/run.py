@@ -19,6 +19,7 @@ from battle.adapters.reference import ReferenceAdapter
 from battle.common.control import ack_problems, heartbeat_path, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, read_jsonl, write_json_atomic
 from battle.common.timefmt import iso_utc
+from battle.observer.cost import CostSource, cost_sampler
 from battle.observer.follow import EventSink, FileFollower
 from battle.observer.heartbeat import Heartbeat
 from battle.observer.memory import MemorySampler, MemorySource
@@ -51,6 +52,7 @@ class ObserverHooks:
     calm: Callable[[], dict[str, Any]]
     plc_checker: Callable[[], FlagChecker] | None = None
     expected_flags: dict[str, Any] = field(default_factory=dict)
+    cost_source: CostSource | None = None  # cost.csv (informational); the Docker backend samples it in chaos
     # files the tool (and other services) print structured events into: (path, source name)
     event_logs: tuple[tuple[Path, str], ...] = ()
     # extra event producers (e.g. the Docker event stream): started with the events writer, stopped at the end
@@ -71,6 +73,7 @@ class Observer:
         self.phase = PhaseTracker(settings.soak_start + settings.warmup_s, clock)
         self.prober = HealthProber(f"{hooks.adapter.tool_url}/api/health", run_dir / "health.csv", self.phase)
         self.sampler = MemorySampler(hooks.memory_source, run_dir / "memory.csv")
+        self.cost = None if hooks.cost_source is None else cost_sampler(hooks.cost_source, run_dir / "cost.csv")
         self.events = JsonlWriter(run_dir / "events.jsonl")
         self.sinks = [EventSink(self.events, source) for _, source in hooks.event_logs]
         self.followers = [FileFollower(path, sink) for (path, _), sink in zip(hooks.event_logs, self.sinks,
@@ -97,6 +100,7 @@ class Observer:
         """The observer's own supervisor loops log and count what they catch; a nonzero count is a
         harness failure in the verdict (what the tool did wrong is data, never counted here)."""
         loops: list[tuple[str, Any]] = [("health prober", self.prober), ("memory sampler", self.sampler),
+                                        ("cost sampler", self.cost),
                                         ("ledger follower", self.ledger_follower), ("heartbeat", self.heartbeat),
                                         ("PLC read-back watcher", self.watcher)]
         loops += [(f"event follower of {path.name}", follower)
@@ -116,6 +120,8 @@ class Observer:
         self.heartbeat.start()
         self.prober.start()
         self.sampler.start()
+        if self.cost is not None:
+            self.cost.start()
         for follower in self.followers:
             follower.start()
         self.ledger_follower.start()
@@ -184,6 +190,8 @@ class Observer:
         for stop in self._stream_stops:
             stop()
         self.sampler.stop()
+        if self.cost is not None:
+            self.cost.stop()
         return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes,
                 "errors": [*self.errors, *self.loop_errors()]}
 
