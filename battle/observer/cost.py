@@ -75,32 +75,6 @@ class ProcessCostSource:
         yield "harness", lifetime, _cpu_s(me.cpu_times()) - crew, rss
 
 
-@dataclass
-class DockerCostSource:
-    """Container stats: cumulative CPU of the container's cgroup, and its resident memory."""
-
-    containers: Any  # battle.observer.docker_feed.ProjectContainers
-    services: Sequence[str]
-    resident_mb: Callable[[dict[str, Any]], float | None]
-
-    def sample(self) -> Iterator[tuple[str, str, float, float]]:
-        for service in self.services:
-            container = self.containers.get(service)
-            if container is None or container.status != "running":
-                continue
-            try:
-                stats = container.stats(stream=False, one_shot=True)
-            except Exception as exc:  # the container stopped between the list and the stats call
-                log.debug("no stats for %s: %s", service, exc)
-                continue
-            usage = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
-            if usage is None:
-                continue
-            started = (container.attrs.get("State") or {}).get("StartedAt") or "?"
-            yield (service, f"{container.short_id}@{started}", float(usage) / 1e9,
-                   self.resident_mb(stats.get("memory_stats") or {}) or 0.0)
-
-
 # ---------------------------------------------------------------- reading it back
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from battle.common.jsonl import JsonlWriter
 from battle.common.timefmt import iso_utc
-from battle.observer.cost import DockerCostSource, cost_sampler
+from battle.observer.cost import cost_sampler
 from battle.observer.memory import MemorySampler
 
 log = logging.getLogger(__name__)
@@ -332,6 +332,24 @@ def resident_mb(memory_stats: dict[str, Any]) -> float | None:
     return max(0.0, float(usage) - float(cache)) / MB
 
 
+def running_stats(containers: ProjectContainers, services: Iterable[str]) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """(service, container, one stats answer) for each watched service that is running now."""
+    for service in services:
+        container = containers.get(service)
+        if container is None or container.status != "running":
+            continue
+        try:
+            stats = container.stats(stream=False, one_shot=True)
+        except Exception as exc:  # the container stopped between the list and the stats call
+            log.debug("no stats for %s: %s", service, exc)
+            continue
+        yield service, container, stats
+
+
+def _lifetime(container: Any) -> str:
+    return f"{container.short_id}@{(container.attrs.get('State') or {}).get('StartedAt') or '?'}"
+
+
 @dataclass
 class DockerMemorySource:
     """A MemorySource over container stats: one row per running watched service."""
@@ -340,20 +358,25 @@ class DockerMemorySource:
     services: tuple[str, ...]
 
     def sample(self) -> Iterator[tuple[str, str, float]]:
-        for service in self.services:
-            container = self.containers.get(service)
-            if container is None or container.status != "running":
-                continue
-            try:
-                stats = container.stats(stream=False, one_shot=True)
-            except Exception as exc:  # the container stopped between the list and the stats call
-                log.debug("no stats for %s: %s", service, exc)
-                continue
+        for service, container, stats in running_stats(self.containers, self.services):
             mb = resident_mb(stats.get("memory_stats") or {})
-            if mb is None:
-                continue
-            started = (container.attrs.get("State") or {}).get("StartedAt") or "?"
-            yield service, f"{container.short_id}@{started}", mb
+            if mb is not None:
+                yield service, _lifetime(container), mb
+
+
+@dataclass
+class DockerCostSource:
+    """A CostSource over container stats: the cgroup's cumulative CPU and its resident memory."""
+
+    containers: ProjectContainers
+    services: tuple[str, ...]
+
+    def sample(self) -> Iterator[tuple[str, str, float, float]]:
+        for service, container, stats in running_stats(self.containers, self.services):
+            usage = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+            if usage is not None:
+                yield (service, _lifetime(container), float(usage) / 1e9,
+                       resident_mb(stats.get("memory_stats") or {}) or 0.0)
 
 
 # ---------------------------------------------------------------- the whole feed
@@ -381,7 +404,7 @@ class DockerFeed:
         self.events = DockerEventFollower(client, settings.project, run_dir / "docker-events.jsonl")
         self.memory = sampler_factory(DockerMemorySource(containers, settings.memory_services),
                                       run_dir / "memory.csv", interval_s=settings.memory_interval_s)
-        self.cost = cost_sampler(DockerCostSource(containers, settings.cost_services, resident_mb),
+        self.cost = cost_sampler(DockerCostSource(containers, settings.cost_services),
                                  run_dir / "cost.csv")
 
     @classmethod

@@ -17,6 +17,7 @@ from battle.observer.docker_feed import (
     ContainerLogFollower,
     DockerEventFollower,
     DockerFeedError,
+    DockerCostSource,
     DockerMemorySource,
     LogCursor,
     ProjectContainers,
@@ -40,6 +41,7 @@ class FakeContainer:
         self.log_streams: list[list[bytes]] = []  # one list of chunks per attach
         self.log_calls: list[dict[str, Any]] = []
         self.memory_stats: dict[str, Any] = {}
+        self.cpu_stats: dict[str, Any] = {}
 
     def logs(self, **kwargs: Any) -> Any:
         self.log_calls.append(kwargs)
@@ -47,7 +49,7 @@ class FakeContainer:
 
     def stats(self, **kwargs: Any) -> dict[str, Any]:
         assert kwargs == {"stream": False, "one_shot": True}
-        return {"memory_stats": self.memory_stats}
+        return {"memory_stats": self.memory_stats, "cpu_stats": self.cpu_stats}
 
 
 class FakeContainers:
@@ -213,3 +215,15 @@ def test_memory_rows_carry_the_container_start_as_lifetime(tmp_path):
     sampler._handle.close()
     rows = list(csv.reader((tmp_path / "memory.csv").open()))
     assert rows == [["2026-01-01T00:01:40.000Z", "1767225700.000", "tool", "t00l@2026-01-01T00:00:05.5Z", "64.000"]]
+
+
+def test_cost_rows_carry_each_containers_cumulative_cpu_and_memory():
+    crew = FakeContainer("crew", short_id="c0ew")
+    crew.cpu_stats = {"cpu_usage": {"total_usage": 12_500_000_000}}
+    crew.memory_stats = {"stats": {"anon": 30 * 2**20}}
+    tool = FakeContainer("tool")  # no CPU figure yet: skipped, never a zero
+    tool.memory_stats = {"stats": {"anon": 64 * 2**20}}
+    stopped = FakeContainer("observer", status="exited")
+    source = DockerCostSource(ProjectContainers(FakeClient([crew, tool, stopped]), PROJECT),
+                              ("crew", "tool", "observer"))
+    assert list(source.sample()) == [("crew", "c0ew@2026-01-01T00:00:00.000000001Z", 12.5, 30.0)]
