@@ -15,9 +15,9 @@ import pytest
 
 from battle.observer.docker_feed import (
     ContainerLogFollower,
+    DockerCostSource,
     DockerEventFollower,
     DockerFeedError,
-    DockerCostSource,
     DockerMemorySource,
     LogCursor,
     ProjectContainers,
