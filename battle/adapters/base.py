@@ -1,0 +1,234 @@
+"""The `SutAdapter` contract: everything battle needs from a system under test, and nothing more.
+
+battle never speaks to a system under test directly. The crew, the mutator, the observer and the local
+stack ask an adapter, so a team with a different tool (other routes, other payloads, plain-text logs)
+writes one subclass of `SutAdapter` and selects it with the knob `SUT_ADAPTER=package.module:Class`.
+
+An adapter is built once per harness process with the system's endpoints (`SutEndpoints`). Everything a
+member needs to reach the system comes from there; nothing is read from the environment behind battle's
+back, so the knobs stay the one source of a run's settings.
+
+Errors: a read that cannot be done raises `AdapterError` (or a subclass) whose message names the
+endpoint and what it answered; callers retry or report it, they never see a transport library's error.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from battle.adapters.events import EventVocabulary
+
+Outcome = Literal["ok", "fail", "info"]
+
+
+class AdapterError(Exception):
+    """The system under test could not be read or written; the message says which endpoint and why."""
+
+
+@dataclass(frozen=True)
+class SutEndpoints:
+    """Where the system under test answers, as the backend knows it (loopback ports or compose names)."""
+
+    tool_url: str
+    cloud_url: str
+    cloud_api_key: str = ""
+
+
+@dataclass(frozen=True)
+class RecordTarget:
+    """One record a bot may write: its kind, its id, and whatever the kind's writes need to know about it
+    (the reference tool: whether an IO is a SPARE, which is never marked Passed)."""
+
+    kind: str
+    id: int
+    traits: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BotWrite:
+    """The request one bot op sends, and the value the journal keeps for the judges.
+
+    `path` is relative to the tool's base URL; `body` is sent as JSON; `value` is what the judges later
+    compare with the local snapshot (usually the body)."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any]
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """The tool's outbox: rows still to sync (`active`) and rows it gave up on for now (`parked`)."""
+
+    active: int
+    parked: int
+    parked_rows: tuple[Any, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"active": self.active, "parked": self.parked, "parkedRows": list(self.parked_rows)}
+
+
+@dataclass(frozen=True)
+class CloudEdit:
+    """One edit the mutator makes in the cloud: `add` a record, `edit` or `retire` one (`record_id`)."""
+
+    action: str
+    record_id: int | None
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CloudEditResult:
+    """What the cloud answered to an edit: its HTTP status, the id it gave an added record, its text."""
+
+    status: int
+    record_id: int | None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class TagExpectations:
+    """The PLC tags the tool must keep right: expected values (only tags with one) and every tag's type
+    (BOOL | DINT | REAL), read by the harness's own PLC reader after every program download."""
+
+    expected: Mapping[str, Any]
+    types: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What the local backend decided before any process starts: the interpreter, the loopback host, a free
+    port per service name, the seed and data directories, the cloud URL the tool must use (battle's
+    fault-injecting proxy), the cloud's API key and the knobs as environment text."""
+
+    python: str
+    host: str
+    ports: Mapping[str, int]
+    seed_dir: Path
+    data_dir: Path
+    tool_cloud_url: str
+    cloud_api_key: str
+    knobs_env: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LocalService:
+    """One process of the system under test on the local backend.
+
+    `name` is what chaos targets: the reference stack uses `cloud`, `plc-sim` and `tool`, and the fault
+    kinds name those. `ready_path` is an HTTP path that answers 200 once the service is up (on
+    `ports[name]`); None means readiness is a TCP connect to that port."""
+
+    name: str
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    ready_path: str | None = None
+    data_dir: Path | None = None
+    seed_dir: Path | None = None
+
+
+class RecordKind(ABC):
+    """One kind of record the tool keeps and syncs (the reference tool: `io`, an IO check mark)."""
+
+    name: str
+
+    @abstractmethod
+    def list_targets(self) -> list[RecordTarget]:
+        """Every record of this kind the bots may write, sorted by id; AdapterError if the tool cannot say."""
+
+    @abstractmethod
+    def bot_write(self, rng: random.Random, target: RecordTarget, user: str) -> BotWrite:
+        """The write one bot (named `user`) makes to `target`, drawn from `rng` only (runs are seeded)."""
+
+    @abstractmethod
+    def classify_status(self, status: int) -> Outcome:
+        """`ok` applied, `fail` definitely not applied, `info` may or may not have been applied."""
+
+    @abstractmethod
+    def local_snapshot(self) -> list[dict[str, Any]]:
+        """Every record of this kind as the tool holds it now (each with an `id`)."""
+
+    @abstractmethod
+    def cloud_snapshot(self) -> list[dict[str, Any]]:
+        """Every record of this kind as the cloud holds it now (each with an `id`)."""
+
+    @abstractmethod
+    def normalise(self, field_name: str, value: Any) -> Any:
+        """A field's value in the form the judges compare (e.g. the reference's `Cleared` result is NULL)."""
+
+
+class SutAdapter(ABC):
+    """The only seam between battle and a system under test. Subclass it, then `SUT_ADAPTER=pkg.mod:Class`.
+
+    The constructor takes the endpoints: `Class(SutEndpoints(...))`. Class-level members (`vocabulary`,
+    `local_services`) are asked before anything runs, so they must not need the endpoints.
+    """
+
+    name: str = "unnamed"
+
+    def __init__(self, endpoints: SutEndpoints) -> None:
+        self.endpoints = endpoints
+
+    # ---- record kinds
+
+    @abstractmethod
+    def record_kinds(self) -> Mapping[str, RecordKind]:
+        """Every kind of record the tool syncs, by name; the crew writes and the judges judge each."""
+
+    # ---- state
+
+    @abstractmethod
+    def tool_healthy(self) -> bool:
+        """True when the tool answers its health check now; never raises."""
+
+    @abstractmethod
+    def cloud_healthy(self) -> bool:
+        """True when the cloud answers its health check now; never raises."""
+
+    @abstractmethod
+    def tool_health_url(self) -> str:
+        """The URL the observer probes every second (HTTP 200 = healthy) for responsiveness (I1)."""
+
+    @abstractmethod
+    def queue_state(self) -> QueueState:
+        """The tool's outbox now; AdapterError if it cannot be read. Settling waits for `active == 0`."""
+
+    # ---- cloud side (the mutator)
+
+    @abstractmethod
+    def choose_cloud_edit(self, rng: random.Random, op: int) -> CloudEdit:
+        """The mutator's next cloud edit (op counts from 1), drawn from `rng` only; reads the cloud's records
+        to pick one (AdapterError if it cannot)."""
+
+    @abstractmethod
+    def apply_cloud_edit(self, edit: CloudEdit) -> CloudEditResult:
+        """Make the edit in the cloud; AdapterError only when no answer came (the cloud may be down)."""
+
+    @abstractmethod
+    def edit_visible(self, local_record: Mapping[str, Any] | None, edit_fields: Mapping[str, Any]) -> bool:
+        """Whether a record of the tool's local snapshot shows every field of a cloud edit (I7 propagation)."""
+
+    # ---- PLC
+
+    @abstractmethod
+    def tag_expectations(self, seed_dir: Path) -> TagExpectations:
+        """The PLC tags and the values the tool must restore after a program download (I3)."""
+
+    # ---- events and launch: class-level, asked before the system runs
+
+    @classmethod
+    @abstractmethod
+    def vocabulary(cls) -> EventVocabulary:
+        """How the tool's log lines map to battle's events (battle.adapters.events)."""
+
+    @classmethod
+    @abstractmethod
+    def local_services(cls, context: LaunchContext) -> Sequence[LocalService]:
+        """The processes the local backend starts, in dependency order (the PLC simulator included)."""
