@@ -11,6 +11,9 @@ from typing import Any
 
 import requests
 
+from battle.adapters.events import EventVocabulary
+from battle.adapters.reference_events import REFERENCE_VOCABULARY
+
 
 class AdapterError(Exception):
     """The system under test could not be read; the message says which endpoint and why."""
@@ -36,6 +39,10 @@ class ReferenceAdapter:
             return response.json()
         except ValueError as exc:
             raise AdapterError(f"GET {url} did not answer JSON: {response.text[:200]!r}") from exc
+
+    @classmethod
+    def vocabulary(cls) -> EventVocabulary:
+        return REFERENCE_VOCABULARY
 
     def tool_healthy(self) -> bool:
         try:

@@ -75,7 +75,8 @@ class Observer:
         self.sampler = MemorySampler(hooks.memory_source, run_dir / "memory.csv")
         self.cost = None if hooks.cost_source is None else cost_sampler(hooks.cost_source, run_dir / "cost.csv")
         self.events = JsonlWriter(run_dir / "events.jsonl")
-        self.sinks = [EventSink(self.events, source) for _, source in hooks.event_logs]
+        vocabulary = hooks.adapter.vocabulary()
+        self.sinks = [EventSink(self.events, source, vocabulary) for _, source in hooks.event_logs]
         self.followers = [FileFollower(path, sink) for (path, _), sink in zip(hooks.event_logs, self.sinks,
                                                                               strict=True)]
         self.watcher = None
@@ -192,6 +193,7 @@ class Observer:
         self.sampler.stop()
         if self.cost is not None:
             self.cost.stop()
+        self.notes.extend(note for note in (sink.note() for sink in self.sinks) if note)
         return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes,
                 "errors": [*self.errors, *self.loop_errors()]}
 

@@ -1,8 +1,9 @@
 import json
 
+from battle.adapters.reference_events import REFERENCE_VOCABULARY
 from battle.common.control import ControlError, ensure_fresh, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, iter_new_lines, read_jsonl
-from battle.observer.follow import EventSink, parse_event_line
+from battle.observer.follow import EventSink
 from battle.observer.phases import PhaseTracker
 from battle.observer.settle import settle
 
@@ -57,14 +58,16 @@ def test_wait_for_acks_is_bounded_and_names_the_missing(tmp_path):
 
 def test_event_lines_are_kept_and_other_output_ignored(tmp_path):
     writer = JsonlWriter(tmp_path / "events.jsonl")
-    sink = EventSink(writer, "tool")
+    sink = EventSink(writer, "tool", REFERENCE_VOCABULARY)
     for line in ['{"ts": "2026-01-01T00:00:00.000Z", "event": "server.start", "pid": 3}\n', "Serving on x\n",
                  '{"no": "event"}\n', "{broken\n"]:
         sink(line)
     writer.close()
     records, _ = read_jsonl(tmp_path / "events.jsonl")
-    assert records == [{"source": "tool", "ts": "2026-01-01T00:00:00.000Z", "event": "server.start", "pid": 3}]
-    assert parse_event_line("plain text") is None
+    assert records == [{"source": "tool", "ts": "2026-01-01T00:00:00.000Z", "event": "tool_started",
+                        "raw": "server.start", "pid": 3}]
+    assert (sink.count, sink.unmatched, sink.malformed) == (1, 2, 1)
+    assert "{broken" in str(sink.note())
 
 
 def test_phases_follow_the_ledger():
