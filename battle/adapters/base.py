@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from battle.adapters.events import EventVocabulary
+    from battle.adapters.plc import TagExpectations
 
 Outcome = Literal["ok", "fail", "info"]
 
@@ -65,10 +66,13 @@ class BotWrite:
 
 @dataclass(frozen=True)
 class QueueState:
-    """The tool's outbox: rows still to sync (`active`) and rows it gave up on for now (`parked`)."""
+    """The tool's outbox: rows still to sync (`active`) and rows it gave up on for now (`parked`), with the
+    record ids of the parked rows (they differ from the cloud by design) and the rows as the tool lists them
+    (kept in snapshot-queue.json for the reader)."""
 
     active: int
     parked: int
+    parked_ids: tuple[int, ...] = ()
     parked_rows: tuple[Any, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -94,15 +98,6 @@ class CloudEditResult:
 
 
 @dataclass(frozen=True)
-class TagExpectations:
-    """The PLC tags the tool must keep right: expected values (only tags with one) and every tag's type
-    (BOOL | DINT | REAL), read by the harness's own PLC reader after every program download."""
-
-    expected: Mapping[str, Any]
-    types: Mapping[str, str]
-
-
-@dataclass(frozen=True)
 class LaunchContext:
     """What the local backend decided before any process starts: the interpreter, the loopback host, a free
     port per service name, the seed and data directories, the cloud URL the tool must use (battle's
@@ -110,20 +105,22 @@ class LaunchContext:
 
     python: str
     host: str
-    ports: Mapping[str, int]
+    ports: Mapping[str, int]  # a free port for any service name asked for
     seed_dir: Path
     data_dir: Path
     tool_cloud_url: str
     cloud_api_key: str
     knobs_env: Mapping[str, str]
+    plc_delay_file: Path  # the PLC simulator reads its reply delay here (chaos slows the PLC by writing it)
 
 
 @dataclass(frozen=True)
 class LocalService:
     """One process of the system under test on the local backend.
 
-    `name` is what chaos targets: the reference stack uses `cloud`, `plc-sim` and `tool`, and the fault
-    kinds name those. `ready_path` is an HTTP path that answers 200 once the service is up (on
+    `name` is what chaos targets: the fault kinds name `cloud`, `plc-sim` and `tool`, so a system's cloud,
+    PLC simulator and tool carry those names (the backend puts its fault proxy in front of `cloud` and
+    reads the PLC at `plc-sim`'s port). `ready_path` is an HTTP path that answers 200 once the service is up (on
     `ports[name]`); None means readiness is a TCP connect to that port."""
 
     name: str
@@ -138,6 +135,8 @@ class RecordKind(ABC):
     """One kind of record the tool keeps and syncs (the reference tool: `io`, an IO check mark)."""
 
     name: str
+    # The fields the judges compare between a write, the tool and the cloud, each through `normalise`.
+    compared_fields: tuple[str, ...]
 
     @abstractmethod
     def list_targets(self) -> list[RecordTarget]:
@@ -163,6 +162,19 @@ class RecordKind(ABC):
     def normalise(self, field_name: str, value: Any) -> Any:
         """A field's value in the form the judges compare (e.g. the reference's `Cleared` result is NULL)."""
 
+    def compared_value(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A record's compared fields, normalised: two records with the same value hold the same data."""
+        return tuple(self.normalise(name, record.get(name)) for name in self.compared_fields)
+
+
+def classify_http_status(status: int) -> Outcome:
+    """The usual reading of an HTTP answer: 2xx applied, 4xx refused (not applied), anything else unknown."""
+    if 200 <= status < 300:
+        return "ok"
+    if 400 <= status < 500:
+        return "fail"
+    return "info"
+
 
 class SutAdapter(ABC):
     """The only seam between battle and a system under test. Subclass it, then `SUT_ADAPTER=pkg.mod:Class`.
@@ -181,6 +193,10 @@ class SutAdapter(ABC):
     @abstractmethod
     def record_kinds(self) -> Mapping[str, RecordKind]:
         """Every kind of record the tool syncs, by name; the crew writes and the judges judge each."""
+
+    def primary_kind(self) -> RecordKind:
+        """The first declared kind: the one the crew writes and the judges judge until every kind is judged."""
+        return next(iter(self.record_kinds().values()))
 
     # ---- state
 
@@ -219,7 +235,8 @@ class SutAdapter(ABC):
 
     @abstractmethod
     def tag_expectations(self, seed_dir: Path) -> TagExpectations:
-        """The PLC tags and the values the tool must restore after a program download (I3)."""
+        """The PLC tags the tool must keep right: the expected values (only tags that have one) and every tag's
+        type (BOOL | DINT | REAL), read by the harness's own PLC reader after every program download (I3)."""
 
     # ---- events and launch: class-level, asked before the system runs
 

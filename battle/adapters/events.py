@@ -23,6 +23,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
+from battle.adapters.base import AdapterError
 from battle.common.timefmt import iso_utc, parse_iso
 
 
@@ -47,7 +48,7 @@ RAW_FIELD = "raw"
 RAW_TEXT_MAX = 300
 
 
-class VocabularyError(Exception):
+class VocabularyError(AdapterError):
     """An event vocabulary that cannot work (a pattern that does not compile, a rule without a name)."""
 
 
