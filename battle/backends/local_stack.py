@@ -83,7 +83,6 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
     adapter_class = choose_adapter(str(config.value("SUT_ADAPTER"))).adapter_class
     seed_dir = run_dir / "seed"
     data = run_dir / "data"
-    generate_seed(seed_dir, config.seed, python)
     ports = FreePorts()
     api_key = "battle-" + secrets.token_hex(8)
     token = secrets.token_hex(16)
@@ -98,6 +97,7 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
     if missing:
         raise StackError(f"the adapter {adapter_class.__name__} launches no {', '.join(sorted(missing))} service; "
                          "the local backend needs a cloud, a tool and a plc-sim (the names chaos targets)")
+    generate_seed(seed_dir, config.seed, python)  # after the adapter's launch is known to be usable
     cloud_url = f"http://{host}:{ports['cloud']}"
     proxy = ServiceSpec("cloud-proxy", [python, "-m", "battle.chaos.proxy"], env={
         "PROXY_UPSTREAM": cloud_url, "CHAOS_TOKEN": token, "PROXY_HOST": host,

@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from battle.adapters.events import RAW_FIELD, canonical_name
+from battle.adapters.events import canonical_name
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
 from battle.common.jsonl import read_jsonl
@@ -334,7 +334,7 @@ def _event(path: Path, record: Any, tool: list[ToolEvent], docker: list[DockerEv
             docker.append(DockerEvent(t=stamp, service=str(record.get("service")), action=str(record["action"])))
         else:
             event = canonical_name(record) if "event" in record else record["event"]  # no name: a bad event
-            fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source", RAW_FIELD)}
+            fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source")}
             items = fields.pop(APPLIED_FIELD, None) if event == PUSH_EVENT else None
             tool.append(ToolEvent(t=stamp, event=event, fields=fields))
             if applied is not None:

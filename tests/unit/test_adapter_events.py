@@ -121,5 +121,14 @@ def test_old_events_jsonl_with_the_reference_names_reads_with_battle_names(tmp_p
         ("tool_started", {"pid": 1}),
         ("record_dropped", {"ioId": 4, "reason": "HTTP 429", "kind": "transient"}),
         ("plc_restored", {"written": 3}),
-        ("records_pushed", {}),
+        ("records_pushed", {"raw": "sync.pushed"}),
     ]
+
+
+def test_the_report_counts_an_unmapped_event_under_the_tools_own_name():
+    from battle.evidence import ToolEvent
+    from battle.report.figures import event_counts
+
+    events = [ToolEvent(1.0, "other", {"raw": "health"}), ToolEvent(2.0, "other", {"raw": "health"}),
+              ToolEvent(3.0, "tool_started", {"raw": "server.start"})]
+    assert event_counts(events) == [("other (health)", 2, 1.0, 2.0), ("tool_started", 1, 3.0, 3.0)]

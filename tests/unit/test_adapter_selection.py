@@ -82,3 +82,28 @@ def test_the_manifest_records_the_adapter():
     assert manifest["knobs"]["SUT_ADAPTER"] == "tests.unit.adapter_fixtures.half_done:RenamedReference"
     assert build_manifest(resolve({}), "r2", "local", 0.0, decision)["adapter"]["class"] == (
         "battle.adapters.reference:ReferenceAdapter")
+
+
+def test_the_local_launch_comes_from_the_adapter(tmp_path):
+    from battle.adapters.base import LaunchContext
+    from battle.backends.local_stack import FreePorts
+
+    ports = FreePorts()
+    context = LaunchContext(python="py", host="127.0.0.1", ports=ports, seed_dir=tmp_path / "seed",
+                            data_dir=tmp_path / "data", tool_cloud_url="http://127.0.0.1:1", cloud_api_key="k",
+                            knobs_env=resolve({}).to_env(), plc_delay_file=tmp_path / "data" / "delay")
+    services = ReferenceAdapter.local_services(context)
+    assert [s.name for s in services] == ["cloud", "plc-sim", "tool"]
+    assert [s.command[1:] for s in services] == [("-m", "sut.cloud"), ("-m", "sut.plcsim"), ("-m", "sut.tool")]
+    tool = services[2]
+    assert tool.env["TOOL_PORT"] == str(ports["tool"]) and tool.env["TOOL_PLC_PORT"] == str(ports["plc-sim"])
+    assert tool.env["TOOL_CLOUD_URL"] == "http://127.0.0.1:1" and services[1].ready_path is None
+
+
+def test_a_local_launch_without_the_services_chaos_targets_is_refused_before_anything_runs(tmp_path):
+    from battle.backends.local_stack import StackError, build_local_stack
+
+    config = resolve({"SUT_ADAPTER": "tests.unit.adapter_fixtures.half_done:ToolOnly"})
+    with pytest.raises(StackError, match="launches no cloud, plc-sim service"):
+        build_local_stack(config, tmp_path / "run")
+    assert not (tmp_path / "run" / "seed").exists()
