@@ -110,7 +110,7 @@ class LaunchContext:
     data_dir: Path
     tool_cloud_url: str
     cloud_api_key: str
-    knobs_env: Mapping[str, str]
+    knobs_env: Mapping[str, str]  # SEED among them: setup that generates data must use it
     plc_delay_file: Path  # the PLC simulator reads its reply delay here (chaos slows the PLC by writing it)
 
 
@@ -249,3 +249,9 @@ class SutAdapter(ABC):
     @abstractmethod
     def local_services(cls, context: LaunchContext) -> Sequence[LocalService]:
         """The processes the local backend starts, in dependency order (the PLC simulator included)."""
+
+    @classmethod
+    def local_setup(cls, context: LaunchContext) -> Sequence[tuple[str, ...]]:
+        """Commands the local backend runs once, in order, before any service starts (e.g. writing the seed
+        data into `context.seed_dir`); each must exit 0 within 5 minutes. None by default."""
+        return ()

@@ -28,7 +28,7 @@ from battle.adapters.reference_cloud import CloudEditor, edit_visible
 from battle.adapters.reference_events import REFERENCE_VOCABULARY
 from battle.adapters.reference_http import HttpReader
 from battle.adapters.reference_io import IO_KIND, IoKind
-from battle.adapters.reference_launch import HEALTH_ROUTE, reference_services
+from battle.adapters.reference_launch import HEALTH_ROUTE, reference_services, reference_setup
 
 __all__ = ["AdapterError", "ReferenceAdapter"]
 
@@ -88,3 +88,7 @@ class ReferenceAdapter(SutAdapter):
     @classmethod
     def local_services(cls, context: LaunchContext) -> Sequence[LocalService]:
         return reference_services(context)
+
+    @classmethod
+    def local_setup(cls, context: LaunchContext) -> Sequence[tuple[str, ...]]:
+        return reference_setup(context)

@@ -7,6 +7,12 @@ from battle.adapters.base import LaunchContext, LocalService
 HEALTH_ROUTE = "/api/health"  # tool and cloud: 200 when serving
 
 
+def reference_setup(context: LaunchContext) -> list[tuple[str, ...]]:
+    """The seed generator writes the cloud's seed, the tool's database and the PLC's tags into seed_dir."""
+    return [(context.python, "-m", "seed", "generate", "--out", str(context.seed_dir),
+             "--seed", context.knobs_env["SEED"])]
+
+
 def reference_services(context: LaunchContext) -> list[LocalService]:
     """In dependency order: the cloud, the PLC simulator, the tool (which needs both)."""
     host, ports, data, seed_dir = context.host, context.ports, context.data_dir, context.seed_dir

@@ -1,5 +1,5 @@
-"""The system under test as local processes on loopback: the seed, the adapter's services (cloud, PLC
-simulator, tool) and battle's cloud-proxy in front of the cloud.
+"""The system under test as local processes on loopback: the adapter's setup (the seed), its services
+(cloud, PLC simulator, tool) and battle's cloud-proxy in front of the cloud.
 
 Every start of a service (and every restart by chaos or the restart policy) is recorded in the run
 dir's `local-stack.json` (battle/chaos/local_state.py), so `battle restore RUN_DIR` can find the
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,16 @@ class FreePorts(dict[str, int]):
         return port
 
 
-def generate_seed(seed_dir: Path, seed: int, python: str = sys.executable) -> None:
-    done = subprocess.run([python, "-m", "seed", "generate", "--out", str(seed_dir), "--seed", str(seed)],
-                          capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0:
-        raise StackError(f"the seed generator failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+def run_setup(commands: Sequence[Sequence[str]], timeout_s: float = 300.0) -> None:
+    """The adapter's one-off setup commands, in order; the first that fails stops the stack with its stderr."""
+    for argv in commands:
+        try:
+            done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise StackError(f"the adapter's setup command {' '.join(argv)} could not run: {exc}") from exc
+        if done.returncode != 0:
+            raise StackError(f"the adapter's setup command {' '.join(argv)} failed (exit {done.returncode}): "
+                             f"{done.stderr.strip()[-500:]}")
 
 
 def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.executable) -> LocalStack:
@@ -97,7 +103,7 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
     if missing:
         raise StackError(f"the adapter {adapter_class.__name__} launches no {', '.join(sorted(missing))} service; "
                          "the local backend needs a cloud, a tool and a plc-sim (the names chaos targets)")
-    generate_seed(seed_dir, config.seed, python)  # after the adapter's launch is known to be usable
+    run_setup(adapter_class.local_setup(context))  # after the adapter's launch is known to be usable
     cloud_url = f"http://{host}:{ports['cloud']}"
     proxy = ServiceSpec("cloud-proxy", [python, "-m", "battle.chaos.proxy"], env={
         "PROXY_UPSTREAM": cloud_url, "CHAOS_TOKEN": token, "PROXY_HOST": host,

@@ -98,6 +98,8 @@ def test_the_local_launch_comes_from_the_adapter(tmp_path):
     tool = services[2]
     assert tool.env["TOOL_PORT"] == str(ports["tool"]) and tool.env["TOOL_PLC_PORT"] == str(ports["plc-sim"])
     assert tool.env["TOOL_CLOUD_URL"] == "http://127.0.0.1:1" and services[1].ready_path is None
+    assert ReferenceAdapter.local_setup(context) == [
+        ("py", "-m", "seed", "generate", "--out", str(tmp_path / "seed"), "--seed", "1")]
 
 
 def test_a_local_launch_without_the_services_chaos_targets_is_refused_before_anything_runs(tmp_path):

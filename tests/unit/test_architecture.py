@@ -2,8 +2,8 @@
 battle/adapters/ names a route, a table or an event of the reference system.
 
 The forbidden strings come from their one source: the routes and event names the reference adapter
-declares, the tables the reference system creates (sut/, seed/), plus every "/api/" path and every launch of
-`sut.*`.
+declares, the tables the reference system creates (sut/, seed/), plus every "/api/" path, every launch of
+`sut.*` and of its seed generator.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def reference_tables() -> set[str]:
 
 def forbidden() -> list[tuple[str, re.Pattern[str]]]:
     checks = [("an /api/ route", re.compile(re.escape("/api/"))),
-              ("a launch of the reference system", re.compile(r"""["']sut\.(?:tool|cloud|plcsim)\b"""))]
+              ("a launch of the reference system", re.compile(r"""["']sut\.(?:tool|cloud|plcsim)\b""")),
+              ("the reference seed generator", re.compile(r"""["']-m["'],\s*["']seed["']"""))]
     checks += [(f"the route {route}", re.compile(re.escape(route) + r"(?![\w/])")) for route in declared_routes()]
     checks += [(f"the event {name}", re.compile(r"(?<![\w.])" + re.escape(name) + r"(?![\w.])"))
                for name in REFERENCE_EVENT_NAMES]
@@ -78,8 +79,9 @@ def test_no_module_outside_the_adapters_names_the_reference_system():
 def test_the_check_catches_what_it_is_meant_to(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text('URL = "/api/ios"\nEVENT = "sync.parked"\nSQL = "SELECT * FROM PendingSyncs"\n'
-                       'ARGV = ["python", "-m", "sut.tool"]\nOK = "record_parked"\n', encoding="utf-8")
+                       'ARGV = ["python", "-m", "sut.tool"]\nSEED = ["python", "-m", "seed", "generate"]\n'
+                       'OK = "record_parked"\n', encoding="utf-8")
     found = offences(tmp_path)
     assert [line.split(": names ")[1].split(":")[0] for line in found] == [
         "an /api/ route", "the route /api/ios", "the event sync.parked", "the table PendingSyncs",
-        "a launch of the reference system"]
+        "a launch of the reference system", "the reference seed generator"]
