@@ -59,7 +59,12 @@ class ConfigError(Exception):
 
 
 class _Rejected(ValueError):
-    """A value that does not parse; the caller words the message from the knob's accepted form."""
+    """A value that does not parse; the caller words the message from the knob's accepted form (and `why`,
+    when the parser knows more than 'not of that form', e.g. which module could not be imported)."""
+
+    def __init__(self, text: str, why: str | None = None) -> None:
+        super().__init__(text)
+        self.why = why
 
 
 # ---------------------------------------------------------------- knob types
@@ -194,6 +199,23 @@ def _parse_choice(spec: KnobSpec, text: str) -> str:
     return text.strip()
 
 
+def _parse_adapter(spec: KnobSpec, text: str) -> str:
+    # Imported here: the adapters package is not needed to read the catalogue, only to check this knob.
+    from battle.adapters.registry import AdapterSelectionError, choose_adapter
+
+    try:
+        choose_adapter(text)
+    except AdapterSelectionError as exc:
+        raise _Rejected(text, str(exc)) from exc
+    return text.strip()
+
+
+def _adapter_form(spec: KnobSpec) -> str:
+    from battle.adapters.registry import accepted_form
+
+    return accepted_form()
+
+
 def _pair(spec: KnobSpec, text: str) -> tuple[float, float] | None:
     if text.strip() == "" and spec.opt("optional"):
         return None
@@ -248,6 +270,7 @@ register_type("float", _parse_float, lambda s: "a number" + _bounds_text(s),
               options=(*_BOUNDS, "not_below"), numeric=True)
 register_type("bool", _parse_bool, lambda s: "true or false (also 1/0, yes/no, on/off)")
 register_type("str", lambda s, t: t, lambda s: s.opt("form", "any text"), options=("form",))
+register_type("adapter", _parse_adapter, _adapter_form)
 register_type("scenario", _parse_choice, lambda s: "one of " + ", ".join(s.opt("choices", ())))
 register_type("range", _parse_range,
               lambda s: (f"two numbers 'lo,hi' in {s.opt('unit', 'minutes')} with 0 ≤ lo ≤ hi{_upto(s)} and hi > 0"
@@ -277,7 +300,9 @@ def render_value(spec: KnobSpec, value: Any) -> str:
     return KNOB_TYPES[spec.type].render(value)
 
 
-def _problem(name: str, text: str, source: str, spec: KnobSpec) -> str:
+def _problem(name: str, text: str, source: str, spec: KnobSpec, why: str | None = None) -> str:
+    if why:
+        return f"{name}={text!r} ({SOURCE_WORDS[source]}): {why}; expected {accepted_form(spec)}"
     return f"{name}={text!r} ({SOURCE_WORDS[source]}): expected {accepted_form(spec)}"
 
 
@@ -708,8 +733,8 @@ def validate(cat: Catalogue, texts: Mapping[str, str], sources: Mapping[str, str
     for name, spec in cat.knobs.items():
         try:
             values[name] = parse_value(spec, texts[name])
-        except _Rejected:
-            problems.append(_problem(name, texts[name], sources[name], spec))
+        except _Rejected as exc:
+            problems.append(_problem(name, texts[name], sources[name], spec, exc.why))
     for name, spec in cat.knobs.items():
         other = spec.opt("not_below")
         if other and name in values and other in values and values[name] < values[other]:

@@ -191,7 +191,7 @@ class Evidence:
     queue: QueueState | None = None  # tool queue after settle; None if unreadable
     settle_s: float | None = None  # seconds until the active queue drained; None = never drained
     propagation_s: tuple[float, ...] = ()  # cloud edit -> seen locally, measured during the soak
-    # ioId -> [(event time, the write the cloud applied)] from the tool's `sync.pushed` events, in event order.
+    # ioId -> [(event time, the write the cloud applied)] from the tool's `records_pushed` events, in event order.
     # Gathered only when a fault that loses the tool's data was applied: the only case a judge reads it (I4).
     applied: Mapping[int, tuple[tuple[float, Write], ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # every evidence problem (damaged lines, broken files), for the record

@@ -32,7 +32,12 @@ def _say(line: str) -> None:
 
 
 def cmd_crew(args: argparse.Namespace) -> int:
-    from battle.backends.docker_run import StackSettings, report_writer_error, wait_for_soak_start
+    from battle.backends.docker_run import (
+        StackSettings,
+        report_writer_error,
+        stack_adapter,
+        wait_for_soak_start,
+    )
     from battle.config import RunConfig
     from battle.crew.crew import CrewSettings, run_crew
 
@@ -42,7 +47,7 @@ def cmd_crew(args: argparse.Namespace) -> int:
         _say("crew: STOP before the soak started; nothing to do")
         return 0
     try:
-        stats = run_crew(CrewSettings.from_config(config, stack.run_dir, stack.tool_url))
+        stats = run_crew(CrewSettings.from_config(config, stack.run_dir, stack.tool_url), stack_adapter(config, stack))
     except Exception as exc:
         report_writer_error(stack.run_dir, "crew", exc)
         raise
@@ -51,7 +56,12 @@ def cmd_crew(args: argparse.Namespace) -> int:
 
 
 def cmd_mutator(args: argparse.Namespace) -> int:
-    from battle.backends.docker_run import StackSettings, report_writer_error, wait_for_soak_start
+    from battle.backends.docker_run import (
+        StackSettings,
+        report_writer_error,
+        stack_adapter,
+        wait_for_soak_start,
+    )
     from battle.config import RunConfig
     from battle.mutator.mutator import Mutator, MutatorSettings
 
@@ -60,8 +70,7 @@ def cmd_mutator(args: argparse.Namespace) -> int:
     if wait_for_soak_start(stack.run_dir, stack.startup_timeout_s + 120.0) is None:
         _say("mutator: STOP before the soak started; nothing to do")
         return 0
-    mutator = Mutator(MutatorSettings.from_config(config, stack.run_dir, stack.cloud_url, stack.cloud_api_key,
-                                                  stack.tool_url))
+    mutator = Mutator(MutatorSettings.from_config(config, stack.run_dir), stack_adapter(config, stack))
     try:
         mutator.run()
     except Exception as exc:

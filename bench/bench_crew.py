@@ -37,10 +37,13 @@ GOAL_RATIO = 0.25
 
 def crew_main(run_dir: str, tool_url: str, bots: int) -> int:
     """The crew process: the real crew, zero think time, until STOP."""
+    from battle.adapters.base import SutEndpoints
+    from battle.adapters.registry import build_adapter
     from battle.crew.crew import CrewSettings, run_crew
 
+    adapter = build_adapter("reference", SutEndpoints(tool_url=tool_url, cloud_url=tool_url))  # the crew needs no cloud
     stats = run_crew(CrewSettings(run_dir=Path(run_dir), tool_url=tool_url, bots=bots, seed=1, think_min_ms=0,
-                                  think_max_ms=0, hot_fraction=0.1))
+                                  think_max_ms=0, hot_fraction=0.1), adapter)
     errors = sum(s.errors for s in stats.values())
     return 1 if errors else 0
 

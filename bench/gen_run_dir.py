@@ -29,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from battle.adapters.reference_io import FAILED_COMMENTS  # noqa: E402
 from battle.backends.manifest import build_manifest  # noqa: E402
 from battle.chaos.plan import plan_to_json  # noqa: E402
 from battle.common.jsonl import write_json_atomic  # noqa: E402
 from battle.common.timefmt import iso_utc  # noqa: E402
 from battle.config import resolve  # noqa: E402
-from battle.crew.actions import FAILED_COMMENTS  # noqa: E402
 from battle.gating import plan_and_gates  # noqa: E402
 from battle.judging import seal_run_dir  # noqa: E402
 

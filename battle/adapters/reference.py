@@ -1,61 +1,94 @@
-"""The adapter for the reference system under test: how the harness reads the tool and the cloud.
+"""The adapter for the reference system under test (`sut/`): the tool, its cloud and the PLC simulator.
 
-A team pointing battle at their own image writes one of these; the observer
-only calls the methods below.
+It is also the worked example of `SutAdapter`: routes live in reference_io.py and reference_cloud.py,
+the event names in reference_events.py, the local launch in reference_launch.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-import requests
+from battle.adapters.base import (
+    AdapterError,
+    CloudEdit,
+    CloudEditResult,
+    LaunchContext,
+    LocalService,
+    QueueState,
+    RecordKind,
+    SutAdapter,
+    SutEndpoints,
+)
+from battle.adapters.events import EventVocabulary
+from battle.adapters.plc import TagExpectations, load_tag_expectations
+from battle.adapters.reference_cloud import CloudEditor, edit_visible
+from battle.adapters.reference_events import REFERENCE_VOCABULARY
+from battle.adapters.reference_http import HttpReader
+from battle.adapters.reference_io import IO_KIND, IoKind
+from battle.adapters.reference_launch import HEALTH_ROUTE, reference_services, reference_setup
+
+__all__ = ["AdapterError", "ReferenceAdapter"]
+
+QUEUE_ROUTE = "/api/sync/queue"  # tool: {"active", "parked", "parkedRows": [{"ioId", ...}]}
+PLC_TAGS_FILE = "plc_tags.json"  # in the seed directory
 
 
-class AdapterError(Exception):
-    """The system under test could not be read; the message says which endpoint and why."""
+class ReferenceAdapter(SutAdapter):
+    name = "reference"
 
+    def __init__(self, endpoints: SutEndpoints, subsystem_id: int = 38, timeout_s: float = 20.0) -> None:
+        super().__init__(endpoints)
+        self.tool_url = endpoints.tool_url
+        self.cloud_url = endpoints.cloud_url
+        self.reader = HttpReader(endpoints.cloud_url, endpoints.cloud_api_key, timeout_s)
+        self.io = IoKind(endpoints.tool_url, endpoints.cloud_url, self.reader, subsystem_id)
+        self.editor = CloudEditor(endpoints.cloud_url, endpoints.cloud_api_key, subsystem_id, timeout_s)
 
-@dataclass(frozen=True)
-class ReferenceAdapter:
-    tool_url: str
-    cloud_url: str
-    api_key: str
-    subsystem_id: int = 38
-    timeout_s: float = 20.0
-
-    def _get(self, url: str, **params: Any) -> Any:
-        headers = {"X-API-Key": self.api_key} if url.startswith(self.cloud_url) else {}
-        try:
-            response = requests.get(url, params=params, headers=headers, timeout=self.timeout_s)
-        except requests.RequestException as exc:
-            raise AdapterError(f"GET {url} failed: {exc}") from exc
-        if response.status_code != 200:
-            raise AdapterError(f"GET {url} answered HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise AdapterError(f"GET {url} did not answer JSON: {response.text[:200]!r}") from exc
+    def record_kinds(self) -> Mapping[str, RecordKind]:
+        return {IO_KIND: self.io}
 
     def tool_healthy(self) -> bool:
-        try:
-            return requests.get(f"{self.tool_url}/api/health", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+        return self.reader.answers_200(self.tool_health_url())
 
     def cloud_healthy(self) -> bool:
+        return self.reader.answers_200(f"{self.cloud_url}{HEALTH_ROUTE}")
+
+    def tool_health_url(self) -> str:
+        return f"{self.tool_url}{HEALTH_ROUTE}"
+
+    def queue_state(self) -> QueueState:
+        url = f"{self.tool_url}{QUEUE_ROUTE}"
+        state = self.reader.get_json(url)
         try:
-            return requests.get(f"{self.cloud_url}/api/health", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+            rows = tuple(state.get("parkedRows", []))
+            return QueueState(active=int(state["active"]), parked=int(state["parked"]),
+                              parked_ids=tuple(int(row["ioId"]) for row in rows), parked_rows=rows)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise AdapterError(f"GET {url} answered a queue state without {exc}: {str(state)[:200]}") from exc
 
-    def queue_state(self) -> dict[str, Any]:
-        state = self._get(f"{self.tool_url}/api/sync/queue")
-        return {"active": int(state["active"]), "parked": int(state["parked"]),
-                "parkedRows": list(state.get("parkedRows", []))}
+    def choose_cloud_edit(self, rng: random.Random, op: int) -> CloudEdit:
+        return self.editor.choose(rng, op)
 
-    def local_snapshot(self) -> list[dict[str, Any]]:
-        return list(self._get(f"{self.tool_url}/api/ios", subsystemId=self.subsystem_id)["ios"])
+    def apply_cloud_edit(self, edit: CloudEdit) -> CloudEditResult:
+        return self.editor.apply(edit)
 
-    def cloud_snapshot(self) -> list[dict[str, Any]]:
-        return list(self._get(f"{self.cloud_url}/api/sync/pull", subsystemId=self.subsystem_id)["ios"])
+    def edit_visible(self, local_record: Mapping[str, Any] | None, edit_fields: Mapping[str, Any]) -> bool:
+        return edit_visible(local_record, edit_fields)
+
+    def tag_expectations(self, seed_dir: Path) -> TagExpectations:
+        return load_tag_expectations(seed_dir / PLC_TAGS_FILE)
+
+    @classmethod
+    def vocabulary(cls) -> EventVocabulary:
+        return REFERENCE_VOCABULARY
+
+    @classmethod
+    def local_services(cls, context: LaunchContext) -> Sequence[LocalService]:
+        return reference_services(context)
+
+    @classmethod
+    def local_setup(cls, context: LaunchContext) -> Sequence[tuple[str, ...]]:
+        return reference_setup(context)

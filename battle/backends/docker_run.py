@@ -26,8 +26,9 @@ from typing import Any
 
 import requests
 
-from battle.adapters.plc import PlcReader, load_tag_expectations
-from battle.adapters.reference import ReferenceAdapter
+from battle.adapters.base import SutAdapter, SutEndpoints
+from battle.adapters.plc import PlcReader
+from battle.adapters.registry import build_adapter
 from battle.backends.docker_env import DockerStackError, decode_sources
 from battle.backends.manifest import ManifestFile, build_manifest
 from battle.chaos.plan import plan_to_json
@@ -269,6 +270,12 @@ def wait_until(what: str, ready: Callable[[], bool], timeout_s: float, clock: Ca
     return round(clock() - started, 2)
 
 
+def stack_adapter(config: RunConfig, stack: StackSettings) -> SutAdapter:
+    """The adapter SUT_ADAPTER names, for this stack's endpoints (the crew's has no cloud key: it needs none)."""
+    return build_adapter(str(config.value("SUT_ADAPTER")),
+                         SutEndpoints(stack.tool_url, stack.cloud_url, stack.cloud_api_key))
+
+
 @dataclass
 class DockerObserverRun:
     config: RunConfig
@@ -278,7 +285,7 @@ class DockerObserverRun:
 
     def __post_init__(self) -> None:
         self.run_dir = self.stack.run_dir
-        self.adapter = ReferenceAdapter(self.stack.tool_url, self.stack.cloud_url, self.stack.cloud_api_key)
+        self.adapter = stack_adapter(self.config, self.stack)
         self.chaos = ChaosClient(self.stack.chaos_url, self.stack.chaos_token)
         self.manifest: ManifestFile | None = None
 
@@ -324,14 +331,14 @@ class DockerObserverRun:
     def _wait_for_stack(self) -> dict[str, float]:
         timeout = self.stack.startup_timeout_s
         return {
-            "tool": wait_until("the tool (GET /api/health)", self.adapter.tool_healthy, timeout),
-            "cloud": wait_until("the cloud (GET /api/health)", self.adapter.cloud_healthy, timeout),
+            "tool": wait_until(f"the tool (GET {self.adapter.tool_health_url()})", self.adapter.tool_healthy, timeout),
+            "cloud": wait_until("the cloud (its health check)", self.adapter.cloud_healthy, timeout),
             "chaos": wait_until("the chaos service (GET /health)", self.chaos.healthy, timeout),
         }
 
     def _observer(self, soak_start: float) -> Observer:
         limits = self.config.limits()
-        tags = load_tag_expectations(self.stack.seed_dir / "plc_tags.json")
+        tags = self.adapter.tag_expectations(self.stack.seed_dir)
         stack = self.stack
         counter = JournalCounter(self.run_dir)
         return Observer(

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from battle.adapters.plc import PlcReader, load_tag_expectations
-from battle.adapters.reference import ReferenceAdapter
+from battle.adapters.plc import PlcReader
 from battle.backends.local_restart import LocalRestartPolicy
 from battle.backends.local_stack import LocalStack, build_local_stack, start_local_stack
 from battle.backends.manifest import ManifestFile, build_manifest, new_run_id
@@ -122,14 +121,14 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
     manifest.mark("soakStart", soak_start)
     limits = config.limits()
     writers = writer_names(config.bots, mutator_enabled(config))
-    adapter = ReferenceAdapter(stack.tool_url, stack.cloud_url, stack.api_key)
+    adapter = stack.adapter
     proxy = ProxyClient(stack.proxy_control_url, stack.chaos_token)
     driver = ProcessDriver(stack.manager, proxy, plc_delay_file=stack.plc_delay_file)
     ledger = Ledger(run_dir / "injected.jsonl")
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
     deadman = DeadmanSwitch(file_beat(heartbeat_path(run_dir)), float(config.value("DEADMAN_S")))
     runner = PlanRunner(plan, driver, proxy, ledger, deadman=deadman)
-    types = load_tag_expectations(stack.seed_dir / "plc_tags.json").types
+    tags = adapter.tag_expectations(stack.seed_dir)
     manager = stack.manager
     observer = Observer(
         ObserverSettings(run_dir=run_dir, soak_start=soak_start, soak_end=soak_end,
@@ -141,8 +140,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
             memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in ("tool", "cloud", "plc-sim")}),
             cost_source=ProcessCostSource(lambda: {name: manager.pid(name) for name in manager.services()}),
             calm=lambda: runner.calm().to_json(),
-            plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=types),
-            expected_flags=stack.expected_flags(),
+            plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=tags.types),
+            expected_flags=dict(tags.expected),
             event_logs=((manager.log_path("tool"), "tool"),),
             event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim"),
                                               on_restart=runner.on_target_started),),
@@ -151,9 +150,10 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
     )
     errors: list[str] = []
     observer.start()
-    threads = [_thread("crew", lambda: run_crew(CrewSettings.from_config(config, run_dir, stack.tool_url)), errors)]
+    threads = [_thread("crew", lambda: run_crew(CrewSettings.from_config(config, run_dir, stack.tool_url), adapter),
+                       errors)]
     if mutator_enabled(config):
-        mutator = Mutator(MutatorSettings.from_config(config, run_dir, stack.cloud_url, stack.api_key, stack.tool_url))
+        mutator = Mutator(MutatorSettings.from_config(config, run_dir), adapter)
         threads.append(_thread("mutator", mutator.run, errors))
     runner.start()
     try:

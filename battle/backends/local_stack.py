@@ -1,4 +1,5 @@
-"""The reference stack as local processes on loopback: seed, cloud, PLC simulator, cloud-proxy, tool.
+"""The system under test as local processes on loopback: the adapter's setup (the seed), its services
+(cloud, PLC simulator, tool) and battle's cloud-proxy in front of the cloud.
 
 Every start of a service (and every restart by chaos or the restart policy) is recorded in the run
 dir's `local-stack.json` (battle/chaos/local_state.py), so `battle restore RUN_DIR` can find the
@@ -7,16 +8,18 @@ processes a SIGKILLed run left behind.
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from battle.adapters.base import LaunchContext, LocalService, SutAdapter, SutEndpoints
+from battle.adapters.registry import choose_adapter
 from battle.chaos.local_processes import LocalProcessManager, ServiceSpec
 from battle.chaos.local_state import StackStateRecorder
 from battle.config import RunConfig
@@ -47,6 +50,10 @@ def wait_tcp(host: str, port: int, timeout_s: float) -> None:
 class LocalStack:
     run_dir: Path
     manager: LocalProcessManager
+    adapter: SutAdapter
+    services: tuple[LocalService, ...]  # the adapter's, in start order
+    ports: dict[str, int]
+    host: str
     tool_url: str
     cloud_url: str
     proxy_control_url: str
@@ -57,70 +64,82 @@ class LocalStack:
     plc_delay_file: Path
     seed_dir: Path
 
-    def expected_flags(self) -> dict[str, Any]:
-        tags = json.loads((self.seed_dir / "plc_tags.json").read_text(encoding="utf-8"))["tags"]
-        return {tag["name"]: tag["expected"] for tag in tags if tag.get("kind") == "vfd_flag"}
+
+class FreePorts(dict[str, int]):
+    """A free loopback port for every service name asked for, the same one each time."""
+
+    def __missing__(self, name: str) -> int:
+        self[name] = port = free_port()
+        return port
 
 
-def generate_seed(seed_dir: Path, seed: int, python: str = sys.executable) -> None:
-    done = subprocess.run([python, "-m", "seed", "generate", "--out", str(seed_dir), "--seed", str(seed)],
-                          capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0:
-        raise StackError(f"the seed generator failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+def run_setup(commands: Sequence[Sequence[str]], timeout_s: float = 300.0) -> None:
+    """The adapter's one-off setup commands, in order; the first that fails stops the stack with its stderr."""
+    for argv in commands:
+        try:
+            done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise StackError(f"the adapter's setup command {' '.join(argv)} could not run: {exc}") from exc
+        if done.returncode != 0:
+            raise StackError(f"the adapter's setup command {' '.join(argv)} failed (exit {done.returncode}): "
+                             f"{done.stderr.strip()[-500:]}")
 
 
 def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.executable) -> LocalStack:
+    adapter_class = choose_adapter(str(config.value("SUT_ADAPTER"))).adapter_class
     seed_dir = run_dir / "seed"
     data = run_dir / "data"
-    generate_seed(seed_dir, config.seed, python)
-    ports = {name: free_port() for name in ("cloud", "tool", "plc", "proxy", "proxy-control")}
+    ports = FreePorts()
     api_key = "battle-" + secrets.token_hex(8)
     token = secrets.token_hex(16)
     host = "127.0.0.1"
-    cloud_url = f"http://{host}:{ports['cloud']}"
     proxy_url = f"http://{host}:{ports['proxy']}"
     delay_file = data / "plc_delay_ms"
-    knobs_env = config.to_env()
-    specs = [
-        ServiceSpec("cloud", [python, "-m", "sut.cloud"], env={
-            "CLOUD_HOST": host, "CLOUD_PORT": str(ports["cloud"]), "CLOUD_SQLITE_PATH": str(data / "cloud" / "cloud.db"),
-            "CLOUD_SEED_FILE": str(seed_dir / "cloud_seed.json"), "CLOUD_API_KEYS": api_key,
-            "BATTLE_SUT_BUGS": knobs_env.get("BATTLE_SUT_BUGS", "")}, data_dir=data / "cloud"),
-        ServiceSpec("plc-sim", [python, "-m", "sut.plcsim"], env={
-            "PLC_HOST": host, "PLC_PORT": str(ports["plc"]), "PLC_TAGS_FILE": str(seed_dir / "plc_tags.json"),
-            "DELAY_MS": knobs_env["DELAY_MS"], "PLC_DELAY_FILE": str(delay_file)}),
-        ServiceSpec("cloud-proxy", [python, "-m", "battle.chaos.proxy"], env={
-            "PROXY_UPSTREAM": cloud_url, "CHAOS_TOKEN": token, "PROXY_HOST": host,
-            "PROXY_LISTEN_PORT": str(ports["proxy"]), "PROXY_CONTROL_PORT": str(ports["proxy-control"]),
-            "SEED": str(config.seed)}, chaos=False),
-        ServiceSpec("tool", [python, "-m", "sut.tool"], env={
-            "TOOL_HOST": host, "TOOL_PORT": str(ports["tool"]), "TOOL_DATA_DIR": str(data / "tool"),
-            "TOOL_SEED_DIR": str(seed_dir), "TOOL_CLOUD_URL": proxy_url, "TOOL_CLOUD_API_KEY": api_key,
-            "TOOL_PLC_HOST": host, "TOOL_PLC_PORT": str(ports["plc"]),
-            "BATTLE_SUT_BUGS": knobs_env.get("BATTLE_SUT_BUGS", "")},
-            data_dir=data / "tool", seed_dir=seed_dir),
-    ]
+    context = LaunchContext(python=python, host=host, ports=ports, seed_dir=seed_dir, data_dir=data,
+                            tool_cloud_url=proxy_url, cloud_api_key=api_key, knobs_env=config.to_env(),
+                            plc_delay_file=delay_file)
+    services = tuple(adapter_class.local_services(context))
+    missing = {"cloud", "tool", "plc-sim"} - {service.name for service in services}
+    if missing:
+        raise StackError(f"the adapter {adapter_class.__name__} launches no {', '.join(sorted(missing))} service; "
+                         "the local backend needs a cloud, a tool and a plc-sim (the names chaos targets)")
+    run_setup(adapter_class.local_setup(context))  # after the adapter's launch is known to be usable
+    cloud_url = f"http://{host}:{ports['cloud']}"
+    proxy = ServiceSpec("cloud-proxy", [python, "-m", "battle.chaos.proxy"], env={
+        "PROXY_UPSTREAM": cloud_url, "CHAOS_TOKEN": token, "PROXY_HOST": host,
+        "PROXY_LISTEN_PORT": str(ports["proxy"]), "PROXY_CONTROL_PORT": str(ports["proxy-control"]),
+        "SEED": str(config.seed)}, chaos=False)
+    specs = [proxy, *(ServiceSpec(s.name, s.command, env=dict(s.env), data_dir=s.data_dir, seed_dir=s.seed_dir)
+                      for s in services)]
     data.mkdir(parents=True, exist_ok=True)
     proxy_control_url = f"http://{host}:{ports['proxy-control']}"
     recorder = StackStateRecorder.for_harness(run_dir, proxy_control_url, delay_file,
                                               {spec.name: spec.chaos for spec in specs})
     manager = LocalProcessManager(specs, run_dir / "logs", on_start=recorder.started)
-    return LocalStack(run_dir=run_dir, manager=manager, tool_url=f"http://{host}:{ports['tool']}",
-                      cloud_url=cloud_url, proxy_control_url=proxy_control_url,
-                      plc_host=host, plc_port=ports["plc"], api_key=api_key, chaos_token=token,
-                      plc_delay_file=delay_file, seed_dir=seed_dir)
+    tool_url = f"http://{host}:{ports['tool']}"
+    return LocalStack(run_dir=run_dir, manager=manager,
+                      adapter=adapter_class(SutEndpoints(tool_url, cloud_url, api_key)), services=services,
+                      ports=ports, host=host, tool_url=tool_url, cloud_url=cloud_url,
+                      proxy_control_url=proxy_control_url, plc_host=host, plc_port=ports["plc-sim"], api_key=api_key,
+                      chaos_token=token, plc_delay_file=delay_file, seed_dir=seed_dir)
 
 
 def start_local_stack(stack: LocalStack, timeout_s: float = 90.0) -> dict[str, float]:
-    """Start in dependency order and wait for each to answer; returns seconds to healthy per service."""
+    """Start the adapter's services in their order, each waited for, with the cloud-proxy just before the tool
+    (the tool's way to the cloud); returns seconds to healthy per service."""
     manager = stack.manager
     took: dict[str, float] = {}
-    steps: list[tuple[str, Any]] = [
-        ("cloud", lambda: manager.wait_healthy("cloud", f"{stack.cloud_url}/api/health", timeout_s)),
-        ("plc-sim", lambda: wait_tcp(stack.plc_host, stack.plc_port, timeout_s)),
-        ("cloud-proxy", lambda: manager.wait_healthy("cloud-proxy", f"{stack.proxy_control_url}/health", timeout_s)),
-        ("tool", lambda: manager.wait_healthy("tool", f"{stack.tool_url}/api/health", timeout_s)),
-    ]
+    steps: list[tuple[str, Any]] = []
+    for service in stack.services:
+        if service.name == "tool":
+            steps.append(("cloud-proxy", lambda: manager.wait_healthy(
+                "cloud-proxy", f"{stack.proxy_control_url}/health", timeout_s)))
+        port = stack.ports[service.name]
+        if service.ready_path is None:
+            steps.append((service.name, lambda p=port: wait_tcp(stack.host, p, timeout_s)))
+        else:
+            url = f"http://{stack.host}:{port}{service.ready_path}"
+            steps.append((service.name, lambda n=service.name, u=url: manager.wait_healthy(n, u, timeout_s)))
     for name, wait in steps:
         started = time.monotonic()
         manager.start(name)

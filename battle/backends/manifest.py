@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from battle.adapters.registry import choose_adapter
 from battle.common.jsonl import write_json_atomic
 from battle.common.timefmt import iso_utc
 from battle.config import RunConfig
@@ -44,6 +45,8 @@ def build_manifest(config: RunConfig, run_id: str, backend: str, started: float,
         "seed": config.seed,
         "minutes": config.minutes,
         "bots": config.bots,
+        # which adapter reached the system under test: the knob's text, the class it resolved to, its name
+        "adapter": choose_adapter(str(config.value("SUT_ADAPTER"))).to_manifest(),
         **decision.to_manifest(),
         "limits": limits,
         "knobs": {name: entry["value"] for name, entry in resolved["knobs"].items()},

@@ -1,4 +1,4 @@
-"""One bot technician: pick a target, mark it, journal the op, think, repeat until STOP.
+"""One bot technician: pick a target, write it as the adapter says, journal the op, think, repeat until STOP.
 
 The bot keeps going through tool outages (a refused connection is journaled as
 `fail` and the bot backs off a little). On STOP it finishes the request in
@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from battle.adapters.base import RecordKind
 from battle.common.control import ack_text
-from battle.crew.actions import ACTIONS, Request
 from battle.crew.journal import OpJournal
 from battle.crew.outcome import Outcome, classify_exception, classify_status
 from battle.crew.targets import Assignment
@@ -45,7 +45,7 @@ class BotSettings:
     hot_fraction: float
     request_timeout_s: float = 10.0
     outage_backoff_s: float = 1.0
-    action: str = "mark"
+    action: str = "mark"  # the op's name in the journal
 
 
 @dataclass
@@ -59,13 +59,14 @@ class BotStats:
 
 
 class Bot:
-    def __init__(self, settings: BotSettings, assignment: Assignment, journal: OpJournal,
+    def __init__(self, settings: BotSettings, kind: RecordKind, assignment: Assignment, journal: OpJournal,
                  connection: Connection, should_stop: Callable[[], bool],
                  sleep: Callable[[float], None] = time.sleep,
                  mono: Callable[[], float] = time.monotonic) -> None:
         if not assignment.own and not assignment.hot:
-            raise ValueError(f"bot {settings.bot} has no targets: more bots than IOs?")
+            raise ValueError(f"bot {settings.bot} has no targets: more bots than {kind.name} records?")
         self.settings = settings
+        self.kind = kind
         self.assignment = assignment
         self.journal = journal
         self.connection = connection
@@ -84,16 +85,17 @@ class Bot:
 
     def step(self) -> Outcome:
         target, hot = self._pick()
-        request: Request = ACTIONS[self.settings.action](self.rng, target, self._user)
-        op = self.journal.invoke(request.action, request.target, request.value, hot)
+        write = self.kind.bot_write(self.rng, target, self._user)
+        action, value = self.settings.action, dict(write.value)
+        op = self.journal.invoke(action, target.id, value, hot)
         started = self.mono()
         try:
-            answer = self.connection.request(request.method, request.path, _encode(request.value))
-            outcome = classify_status(answer.status)
+            answer = self.connection.request(write.method, write.path, _encode(write.body))
+            outcome = classify_status(answer.status, self.kind.classify_status(answer.status))
         except WireError as exc:
             outcome = classify_exception(exc)
         latency_ms = (self.mono() - started) * 1000.0
-        self.journal.outcome(op, outcome.kind, request.action, request.target, request.value, hot,
+        self.journal.outcome(op, outcome.kind, action, target.id, value, hot,
                              outcome.status, latency_ms, outcome.error)
         self._count(outcome)
         return outcome

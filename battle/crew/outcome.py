@@ -1,14 +1,16 @@
 """Classify one HTTP attempt into the journal's ok / fail / info.
 
-`fail` must mean *definitely not applied*: a 4xx answer, or a connection that
-never opened. Anything that may have reached the tool (timeout after sending,
-reset mid-request, 5xx) is `info`: indeterminate.
+`fail` must mean *definitely not applied*: an answer the adapter reads as refused
+(the reference: a 4xx), or a connection that never opened. Anything that may have
+reached the tool (timeout after sending, reset mid-request, 5xx) is `info`:
+indeterminate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from battle.adapters.base import classify_http_status
 from battle.crew.wire import NotSent, WireError
 
 
@@ -19,12 +21,10 @@ class Outcome:
     error: str | None
 
 
-def classify_status(status: int) -> Outcome:
-    if 200 <= status < 300:
-        return Outcome("ok", status, None)
-    if 400 <= status < 500:
-        return Outcome("fail", status, f"HTTP {status}")
-    return Outcome("info", status, f"HTTP {status}")
+def classify_status(status: int, kind: str | None = None) -> Outcome:
+    """The outcome of an answer: `kind` is the adapter's reading of the status (the usual HTTP one if None)."""
+    kind = kind or classify_http_status(status)
+    return Outcome(kind, status, None if kind == "ok" else f"HTTP {status}")
 
 
 def classify_exception(exc: WireError) -> Outcome:

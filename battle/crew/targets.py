@@ -10,24 +10,20 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Target:
-    io_id: int
-    is_spare: bool
+from battle.adapters.base import RecordTarget
 
 
 @dataclass(frozen=True)
 class Assignment:
-    own: tuple[Target, ...]
-    hot: tuple[Target, ...]
+    own: tuple[RecordTarget, ...]
+    hot: tuple[RecordTarget, ...]
 
 
 HOT_SET_SIZE = 16
 
 
-def choose_hot_set(targets: list[Target], fraction: float, seed: int) -> frozenset[int]:
-    """A small seeded set of IO ids shared by all bots (none when no write goes hot).
+def choose_hot_set(targets: list[RecordTarget], fraction: float, seed: int) -> frozenset[int]:
+    """A small seeded set of record ids shared by all bots (none when no write goes hot).
 
     `fraction` is the share of writes that go to the hot set, not its size:
     contention needs few targets hit often.
@@ -36,10 +32,10 @@ def choose_hot_set(targets: list[Target], fraction: float, seed: int) -> frozens
         return frozenset()
     size = max(1, min(HOT_SET_SIZE, len(targets) // 10))
     picker = random.Random(f"{seed}:hot")
-    return frozenset(t.io_id for t in picker.sample(sorted(targets, key=lambda t: t.io_id), size))
+    return frozenset(t.id for t in picker.sample(sorted(targets, key=lambda t: t.id), size))
 
 
-def assign(targets: list[Target], bot: int, bots: int, hot_ids: frozenset[int]) -> Assignment:
-    own = tuple(t for t in targets if t.io_id not in hot_ids and t.io_id % bots == bot)
-    hot = tuple(t for t in targets if t.io_id in hot_ids)
+def assign(targets: list[RecordTarget], bot: int, bots: int, hot_ids: frozenset[int]) -> Assignment:
+    own = tuple(t for t in targets if t.id not in hot_ids and t.id % bots == bot)
+    hot = tuple(t for t in targets if t.id in hot_ids)
     return Assignment(own=own, hot=hot)

@@ -4,7 +4,7 @@ A "download" here is any applied fault whose kind declares that it resets the PL
 (battle.chaos.kinds: a program download, a power cut or a graceful restart of the simulator).
 For each: the harness's own CIP read-back saw every
 expected flag back on the PLC within RESTORE_MAX_S of the simulator's return, and
-the tool logged `plc.restore` with `written > 0` after the download (and before
+the tool logged `plc_restored` with `written > 0` after the download (and before
 the next one, so one restore cannot vouch for two downloads).
 """
 
@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from battle.adapters.events import BattleEvent
 from battle.evidence import Evidence
 
 from .base import InvariantSpec, Result, knob, register
@@ -37,7 +38,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
         )
 
     readbacks = {r.fault: r for r in evidence.plc_readbacks}
-    restores = [e for e in evidence.events if e.event == "plc.restore"]
+    restores = [e for e in evidence.events if e.event == BattleEvent.PLC_RESTORED]
     checks, failures, unseen = [], [], []
     for i, (applied_at, f) in enumerate(downloads):
         next_at = downloads[i + 1][0] if i + 1 < len(downloads) else math.inf
@@ -66,9 +67,9 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
                 if took > restore_max_s:
                     problems.append(f"flags back after {took:.1f} s > {restore_max_s:g} s")
         if not written:
-            problems.append("the tool logged no plc.restore after it")
+            problems.append(f"the tool logged no {BattleEvent.PLC_RESTORED} after it")
         elif max(written) <= 0:
-            problems.append(f"the tool's plc.restore wrote {max(written)} flags")
+            problems.append(f"the tool's {BattleEvent.PLC_RESTORED} wrote {max(written)} flags")
         check["problems"] = problems
         checks.append(check)
         if problems:

@@ -4,12 +4,12 @@ Per single-writer target (see targets.py): the local row equals the whole last a
 write (result and comments), or an indeterminate (`info`) write after it; `Cleared` and NULL
 are equal, and so are a NULL and an empty comment. A comment the cloud side edited after the
 write (a mutation journaled by the harness) is accepted too. A NULL where a value was written is
-a wipe. Any `sync.parked` / `sync.dropped` event whose kind is not `business` is a silent drop,
+a wipe. Any `record_parked` / `record_dropped` event whose kind is not `business` is a silent drop,
 whatever its target.
 
 Planned wipes are judged from evidence, not from a time window: a write acknowledged before an
 applied fault that declares the tool `loses_data` may be lost only if the artifacts show it never
-reached the cloud (no `sync.pushed` event applied it, and the cloud's snapshot does not hold it);
+reached the cloud (no `records_pushed` event applied it, and the cloud's snapshot does not hold it);
 a write that had reached the cloud must come back through the pull, or it is a loss.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from battle.adapters.events import BattleEvent
 from battle.evidence import Evidence, Fault, TargetWrites
 
 from .base import InvariantSpec, Result, register
@@ -25,7 +26,7 @@ from .synced import reached_cloud
 from .targets import Write, norm_comments, norm_write, show_write
 
 TOOL = "tool"
-DROP_EVENTS = ("sync.parked", "sync.dropped")
+DROP_EVENTS = (BattleEvent.RECORD_PARKED, BattleEvent.RECORD_DROPPED)
 _MAX_LISTED = 50
 
 

@@ -1,8 +1,8 @@
 """I5 stability: no unplanned restarts, PLC connection flaps within budget, no OOM kill.
 
-Tool server starts (`server.start` events) ≤ 1 + applied faults whose kind declares that it
+Tool server starts (`tool_started` events) ≤ 1 + applied faults whose kind declares that it
 restarts the tool (battle.chaos.kinds: power cut, kill, wipe, graceful restart, ...). PLC
-disconnects (`plc.disconnected`) ≤ FLAP_BUDGET + applied faults whose kind declares the PLC
+disconnects (`plc_disconnected`) ≤ FLAP_BUDGET + applied faults whose kind declares the PLC
 simulator down (download, power cut, graceful restart, ...). Each fault counts only against the
 target it declares. Any Docker `oom` event fails.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from battle.adapters.events import BattleEvent
 from battle.evidence import Evidence, Fault
 
 from .base import InvariantSpec, Result, knob, register
@@ -34,8 +35,8 @@ def _applied(evidence: Evidence, planned: Callable[[Fault], bool]) -> list[str]:
 def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     flap_budget = knob(limits, "FLAP_BUDGET", SPEC.id)
 
-    starts = [e.t for e in evidence.events if e.event == "server.start"]
-    disconnects = [e for e in evidence.events if e.event == "plc.disconnected"]
+    starts = [e.t for e in evidence.events if e.event == BattleEvent.TOOL_STARTED]
+    disconnects = [e for e in evidence.events if e.event == BattleEvent.PLC_DISCONNECTED]
     oom_events = [d for d in evidence.docker_events if d.action == "oom"]
     ooms = [{"service": d.service, "t": d.t} for d in oom_events]
     tool_restarts = _applied(evidence, _tool_restarts)
@@ -73,7 +74,8 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
     if not starts:
         return SPEC.result(
             "inconclusive", evidence_n,
-            "no server.start event seen: the tool's event log was not followed, so restarts cannot be counted",
+            (f"no {BattleEvent.TOOL_STARTED} event seen: the tool's event log was not followed, so restarts "
+             "cannot be counted"),
             **details,
         )
     return SPEC.result(

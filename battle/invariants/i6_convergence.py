@@ -7,7 +7,7 @@ kind `business`, reported with its reason). A parked row of any other kind
 (e.g. reason "HTTP 429") is a loss and fails.
 
 Tool and cloud agreeing is not enough when the tool gave up on a write: after
-an outbox row is dropped (a `sync.dropped` event of a non-business kind), the
+an outbox row is dropped (a `record_dropped` event of a non-business kind), the
 pull is no longer held back and copies the cloud's older value over the
 field's, so both sides agree on a value the technician replaced. Such a
 target fails when the cloud does not hold the field's last acknowledged write, result and comments
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from battle.adapters.events import BattleEvent
 from battle.evidence import Evidence
 
 from .base import InvariantSpec, Result, knob, register
@@ -54,7 +55,7 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
 
     targets = evidence.journal.targets
     dropped_ids = {int(e.fields["ioId"]) for e in evidence.events
-                   if e.event == "sync.dropped" and e.fields.get("kind") != "business"
+                   if e.event == BattleEvent.RECORD_DROPPED and e.fields.get("kind") != "business"
                    and isinstance(e.fields.get("ioId"), int)}
     abandoned = []
     for target in sorted(dropped_ids & set(targets.judged)):

@@ -1,6 +1,6 @@
 """Which writes the tool's own events say the cloud applied, and when: evidence for judging wipes.
 
-The tool reports every push batch with a `sync.pushed` event whose `appliedItems` lists the IOs
+The tool reports every push batch with a `records_pushed` event whose `appliedItems` lists the IOs
 the cloud applied, with the version and the values it stored. A write lost in a planned wipe is
 excused only when neither these events nor the cloud's snapshot show that it reached the cloud.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from battle.adapters.events import BattleEvent
 from battle.evidence import ToolEvent
 
 from .targets import Write, norm_write
 
-PUSH_EVENT = "sync.pushed"
+PUSH_EVENT = BattleEvent.RECORDS_PUSHED
 APPLIED_FIELD = "appliedItems"
 
 
@@ -29,7 +30,7 @@ def applied_to_cloud(events: Iterable[ToolEvent]) -> dict[int, list[tuple[float,
 
 
 def applied_items(items: Any, t: float, into: dict[int, list[tuple[float, Write]]]) -> None:
-    """Add one `sync.pushed` event's applied items (at time t) to ioId -> [(t, write)]."""
+    """Add one `records_pushed` event's applied items (at time t) to ioId -> [(t, write)]."""
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict) and isinstance(item.get("ioId"), int):
             into.setdefault(item["ioId"], []).append((t, norm_write(item)))

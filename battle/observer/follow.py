@@ -1,19 +1,22 @@
 """Followers: tail a growing file and hand each complete line to a handler.
 
-The tool's structured events arrive as JSON lines mixed with whatever else the
-process prints; only objects with an `event` key are kept, tagged with their
-source, in `events.jsonl`.
+The tool's events arrive mixed with whatever else the process prints. The
+adapter's event vocabulary (battle.adapters.events) says which lines are events
+and what battle calls them; those are kept, tagged with their source, in
+`events.jsonl`. Lines that are no event are counted, and so are lines that look
+like one but cannot be read (never a traceback: the tool's output is data).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from battle.adapters.events import EventVocabulary
 from battle.common.jsonl import JsonlWriter, iter_new_lines
 
 log = logging.getLogger(__name__)
@@ -52,36 +55,44 @@ class FileFollower:
             self._stop.wait(self.poll_s)
 
 
-def parse_event_line(line: str) -> dict[str, Any] | None:
-    """The structured event in a log line, or None for ordinary output."""
-    text = line.strip()
-    if not text.startswith("{"):
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or "event" not in value or "ts" not in value:
-        return None
-    return value
-
-
 class EventSink:
-    """Writes the events of one source into events.jsonl and keeps counters for progress lines."""
+    """Maps the lines of one source through the vocabulary into events.jsonl, and counts what it saw."""
 
-    def __init__(self, writer: JsonlWriter, source: str,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+    # The first few malformed lines are kept as evidence for the manifest's notes.
+    SAMPLE_PROBLEMS = 3
+
+    def __init__(self, writer: JsonlWriter, source: str, vocabulary: EventVocabulary,
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.writer = writer
         self.source = source
+        self.vocabulary = vocabulary
         self.on_event = on_event
-        self.count = 0
+        self.clock = clock
+        self.count = 0  # lines written to events.jsonl (mapped and unmapped structured events)
+        self.unmatched = 0
+        self.malformed = 0
+        self.problems: list[str] = []
 
     def __call__(self, line: str) -> None:
-        event = parse_event_line(line)
-        if event is None:
+        mapped = self.vocabulary.map_line(line, self.clock)
+        if mapped.record is None:
+            if mapped.kind == "malformed":
+                self.malformed += 1
+                if len(self.problems) < self.SAMPLE_PROBLEMS:
+                    self.problems.append(str(mapped.problem))
+            else:
+                self.unmatched += 1
             return
-        event = {"source": self.source, **event}
+        event = {"source": self.source, **mapped.record}
         self.writer.write(event)
         self.count += 1
         if self.on_event is not None:
             self.on_event(event)
+
+    def note(self) -> str | None:
+        """A line for the manifest's notes when the source printed lines that looked like events but were not."""
+        if not self.malformed:
+            return None
+        return (f"the {self.source}'s log had {self.malformed} line(s) that look like events but could not be read "
+                f"(first: {'; '.join(self.problems)}); check the adapter's event vocabulary")

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from battle.adapters.events import canonical_name
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
 from battle.common.jsonl import read_jsonl
@@ -258,7 +259,7 @@ _VALUE = msgspec.json.Decoder()
 def load_events(path: Path, problems: Problems, missing_ok: bool = False,
                 applied: dict[int, list[tuple[float, Write]]] | None = None,
                 ) -> tuple[tuple[ToolEvent, ...], tuple[DockerEvent, ...]]:
-    """Tool and Docker events. The `appliedItems` of `sync.pushed` events (one per write the cloud applied:
+    """Tool and Docker events. The `appliedItems` of `records_pushed` events (one per write the cloud applied:
     a night's worth is a million) are not kept in the events' fields: when `applied` is given they go there,
     as ioId -> [(event time, write)] in event order (battle.invariants.synced), else nowhere."""
     if not _usable(path, problems, missing_ok=missing_ok):
@@ -304,7 +305,7 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
     pushed: dict[int, list[tuple[float, Write]]] = {}
     for i, (record, line, stamp) in enumerate(zip(records, lines, times, strict=True)):
         full: dict[str, Any] | None = record
-        if APPLIED_FIELD in line and record.get("event") != PUSH_EVENT:
+        if APPLIED_FIELD in line and canonical_name(record) != PUSH_EVENT:
             full = None  # (an appliedItems where none is expected: read as it is written)
         elif APPLIED_FIELD in line and keep_applied:
             try:
@@ -332,7 +333,7 @@ def _event(path: Path, record: Any, tool: list[ToolEvent], docker: list[DockerEv
         if record.get("source") == "docker":
             docker.append(DockerEvent(t=stamp, service=str(record.get("service")), action=str(record["action"])))
         else:
-            event = str(record["event"])
+            event = canonical_name(record) if "event" in record else record["event"]  # no name: a bad event
             fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source")}
             items = fields.pop(APPLIED_FIELD, None) if event == PUSH_EVENT else None
             tool.append(ToolEvent(t=stamp, event=event, fields=fields))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from battle.adapters.reference import ReferenceAdapter
+from battle.adapters.base import SutAdapter
 from battle.common.control import ack_problems, heartbeat_path, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, read_jsonl, write_json_atomic
 from battle.common.timefmt import iso_utc
@@ -47,7 +47,7 @@ class ObserverSettings:
 
 @dataclass
 class ObserverHooks:
-    adapter: ReferenceAdapter
+    adapter: SutAdapter
     memory_source: MemorySource
     calm: Callable[[], dict[str, Any]]
     plc_checker: Callable[[], FlagChecker] | None = None
@@ -71,11 +71,12 @@ class Observer:
         self.notes: list[str] = []
         self.errors: list[str] = []  # harness failures: each makes the verdict an error, naming the part
         self.phase = PhaseTracker(settings.soak_start + settings.warmup_s, clock)
-        self.prober = HealthProber(f"{hooks.adapter.tool_url}/api/health", run_dir / "health.csv", self.phase)
+        self.prober = HealthProber(hooks.adapter.tool_health_url(), run_dir / "health.csv", self.phase)
         self.sampler = MemorySampler(hooks.memory_source, run_dir / "memory.csv")
         self.cost = None if hooks.cost_source is None else cost_sampler(hooks.cost_source, run_dir / "cost.csv")
         self.events = JsonlWriter(run_dir / "events.jsonl")
-        self.sinks = [EventSink(self.events, source) for _, source in hooks.event_logs]
+        vocabulary = hooks.adapter.vocabulary()
+        self.sinks = [EventSink(self.events, source, vocabulary) for _, source in hooks.event_logs]
         self.followers = [FileFollower(path, sink) for (path, _), sink in zip(hooks.event_logs, self.sinks,
                                                                               strict=True)]
         self.watcher = None
@@ -173,8 +174,8 @@ class Observer:
                            "lastError": result.last_error, "polls": result.polls, "converged": converged,
                            "convergeS": round(converge_s, 3), "stillDiffering": differing})
         if result.drained and not converged:
-            self.notes.append(f"tool and cloud still differ on {differing} IO(s) {converge_s:.0f} s after the "
-                              "queue drained")
+            self.notes.append(f"tool and cloud still differ on {differing} record(s) {converge_s:.0f} s after "
+                              "the queue drained")
         self._mark("settled")
         expected = self._expected_mutations()
         if expected:
@@ -192,6 +193,7 @@ class Observer:
         self.sampler.stop()
         if self.cost is not None:
             self.cost.stop()
+        self.notes.extend(note for note in (sink.note() for sink in self.sinks) if note)
         return {"calm": calm, "missingAcks": missing, "settle": result.drained, "notes": self.notes,
                 "errors": [*self.errors, *self.loop_errors()]}
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from battle.invariants.targets import norm_comments, norm_result
+from battle.adapters.base import QueueState, RecordKind
 
 
 class SettleTarget(Protocol):
-    def queue_state(self) -> dict[str, Any]: ...
+    def queue_state(self) -> QueueState: ...
     def cloud_healthy(self) -> bool: ...
 
 
@@ -33,9 +33,10 @@ def settle(target: SettleTarget, max_s: float, clock: Callable[[], float] = time
     while True:
         polls += 1
         try:
-            last_queue = target.queue_state()
+            queue = target.queue_state()
+            last_queue = queue.to_json()
             cloud_ok = target.cloud_healthy()
-            if last_queue["active"] == 0 and cloud_ok:
+            if queue.active == 0 and cloud_ok:
                 return SettleResult(True, clock() - started, last_queue, None, polls)
             last_error = None if cloud_ok else "cloud not healthy"
         except Exception as exc:  # the tool may still be restarting after calm
@@ -46,20 +47,17 @@ def settle(target: SettleTarget, max_s: float, clock: Callable[[], float] = time
 
 
 class ConvergeTarget(Protocol):
-    def queue_state(self) -> dict[str, Any]: ...
-    def local_snapshot(self) -> list[dict[str, Any]]: ...
-    def cloud_snapshot(self) -> list[dict[str, Any]]: ...
+    def queue_state(self) -> QueueState: ...
+    def primary_kind(self) -> RecordKind: ...
 
 
-def differing_ids(local: list[dict[str, Any]], cloud: list[dict[str, Any]], excluded: set[int]) -> list[int]:
-    """IOs whose result or comments differ between tool and cloud, compared as the judges compare them."""
-    def key(io: dict[str, Any]) -> tuple[Any, Any]:
-        return norm_result(io.get("result")), norm_comments(io.get("comments"))
-
-    cloud_by_id = {int(io["id"]): io for io in cloud}
-    return sorted(int(io["id"]) for io in local
-                  if int(io["id"]) in cloud_by_id and int(io["id"]) not in excluded
-                  and key(io) != key(cloud_by_id[int(io["id"])]))
+def differing_ids(kind: RecordKind, local: list[dict[str, Any]], cloud: list[dict[str, Any]],
+                  excluded: set[int]) -> list[int]:
+    """Records whose compared fields differ between tool and cloud, normalised as the adapter says."""
+    cloud_by_id = {int(record["id"]): record for record in cloud}
+    return sorted(int(record["id"]) for record in local
+                  if int(record["id"]) in cloud_by_id and int(record["id"]) not in excluded
+                  and kind.compared_value(record) != kind.compared_value(cloud_by_id[int(record["id"])]))
 
 
 def wait_converged(target: ConvergeTarget, max_s: float, clock: Callable[[], float] = time.monotonic,
@@ -69,14 +67,15 @@ def wait_converged(target: ConvergeTarget, max_s: float, clock: Callable[[], flo
     A drained outbox is not yet a settled field: a re-seeded tool only gets the
     cloud's values on its next pull. Waiting here (bounded) keeps I4/I6 from
     judging a pull that simply has not run yet. Parked rows are excluded: they
-    differ by design. Returns (converged, seconds waited, IOs still differing).
+    differ by design. Returns (converged, seconds waited, records still differing).
     """
     started = clock()
     remaining = -1
     while True:
         try:
-            parked = {int(row["ioId"]) for row in target.queue_state().get("parkedRows", [])}
-            remaining = len(differing_ids(target.local_snapshot(), target.cloud_snapshot(), parked))
+            kind = target.primary_kind()
+            parked = set(target.queue_state().parked_ids)
+            remaining = len(differing_ids(kind, kind.local_snapshot(), kind.cloud_snapshot(), parked))
             if remaining == 0:
                 return True, clock() - started, 0
         except Exception:  # the tool or cloud may blip; keep trying until the bound

@@ -7,16 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from battle.adapters.reference import AdapterError, ReferenceAdapter
+from battle.adapters.base import AdapterError, SutAdapter
 from battle.common.jsonl import write_json_atomic
-from battle.mutator.edits import edit_visible
 
 
-def take_snapshots(adapter: ReferenceAdapter, run_dir: Path) -> list[str]:
+def take_snapshots(adapter: SutAdapter, run_dir: Path) -> list[str]:
     """Write snapshot-local/cloud/queue.json; returns the problems (a missing snapshot is not fatal)."""
+    kind = adapter.primary_kind()
     problems = []
-    for name, read in (("snapshot-queue.json", adapter.queue_state), ("snapshot-local.json", adapter.local_snapshot),
-                       ("snapshot-cloud.json", adapter.cloud_snapshot)):
+    reads: tuple[tuple[str, Callable[[], Any]], ...] = (
+        ("snapshot-queue.json", lambda: adapter.queue_state().to_json()),
+        ("snapshot-local.json", kind.local_snapshot), ("snapshot-cloud.json", kind.cloud_snapshot))
+    for name, read in reads:
         value: Any = None
         for attempt in range(3):  # the cloud may rate-limit one read; a second try is cheap
             try:
@@ -31,15 +33,15 @@ def take_snapshots(adapter: ReferenceAdapter, run_dir: Path) -> list[str]:
     return problems
 
 
-def wait_for_propagation(adapter: ReferenceAdapter, expected: list[tuple[int, dict[str, Any]]], max_s: float,
+def wait_for_propagation(adapter: SutAdapter, expected: list[tuple[int, dict[str, Any]]], max_s: float,
                          clock: Callable[[], float] = time.monotonic,
                          sleep: Callable[[float], None] = time.sleep) -> tuple[bool, float]:
-    """Wait until every (ioId, fields) cloud edit shows in the tool; returns (all seen, seconds waited)."""
+    """Wait until every (record id, fields) cloud edit shows in the tool; returns (all seen, seconds waited)."""
     started = clock()
     while True:
         try:
-            local = {int(io["id"]): io for io in adapter.local_snapshot()}
-            if all(edit_visible(local.get(io_id), fields) for io_id, fields in expected):
+            local = {int(record["id"]): record for record in adapter.primary_kind().local_snapshot()}
+            if all(adapter.edit_visible(local.get(record_id), fields) for record_id, fields in expected):
                 return True, clock() - started
         except AdapterError:
             pass

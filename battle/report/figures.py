@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from battle.adapters.events import RAW_FIELD, BattleEvent
 from battle.evidence import BotTally, DockerEvent, Fault, MemSample, Probe, ToolEvent
 from battle.report.verdict_view import COVERAGE_STEPS
 
@@ -132,7 +133,9 @@ def event_counts(events: Iterable[ToolEvent]) -> list[tuple[str, int, float, flo
     """(event name, count, first time, last time), most frequent first."""
     seen: dict[str, list[float]] = defaultdict(list)
     for event in events:
-        seen[event.event].append(event.t)
+        # An event the adapter does not map is shown under the tool's own name.
+        other = event.event == BattleEvent.OTHER
+        seen[f"{event.event} ({event.fields.get(RAW_FIELD)})" if other else event.event].append(event.t)
     return sorted(((name, len(ts), min(ts), max(ts)) for name, ts in seen.items()), key=lambda r: (-r[1], r[0]))
 
 

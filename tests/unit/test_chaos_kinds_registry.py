@@ -124,7 +124,7 @@ def test_a_new_kind_is_planned_outage_for_every_judge_with_no_other_edit(brownou
     start = fault.applied_at - 300.0
     probes = tuple(Probe(t=start + s, ok=not (300 < s < 325), latency_ms=None if 300 < s < 325 else 5.0,
                          status=200, phase="calm") for s in range(0, 600))
-    starts = (ToolEvent(start, "server.start", {}), ToolEvent(start + 320.0, "server.start", {}))
+    starts = (ToolEvent(start, "tool_started", {}), ToolEvent(start + 320.0, "tool_started", {}))
     evidence = Evidence(run_id="r", started_at=start, soak_end=start + 600, warmup_s=0.0, probes=probes,
                         faults=(fault,), events=starts)
     i1 = i1_responsiveness.judge(evidence, {"WARMUP_S": 0, "P95_MS": 500, "P99_MS": 2000, "MAX_GAP_S": 10,

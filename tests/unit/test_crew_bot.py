@@ -3,12 +3,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from battle.adapters.base import RecordTarget
+from battle.adapters.reference_io import IoKind, choose_result
 from battle.common.jsonl import read_jsonl
-from battle.crew.actions import choose_result
 from battle.crew.bot import Bot, BotSettings
 from battle.crew.journal import OpJournal
 from battle.crew.outcome import classify_exception, classify_status
-from battle.crew.targets import Target, assign, choose_hot_set
+from battle.crew.targets import assign, choose_hot_set
 from battle.crew.wire import Answer, MaybeSent, NotSent
 
 
@@ -42,7 +43,9 @@ class ScriptedConnection:
         self.closed = True
 
 
-TARGETS = [Target(i, is_spare=(i % 10 == 0)) for i in range(1, 201)]
+TARGETS = [RecordTarget("io", i, {"isSpare": i % 10 == 0}) for i in range(1, 201)]
+# The reference adapter's record kind makes the writes; its reads (HTTP) are never called by a bot.
+IO = IoKind("http://tool", "http://cloud", reader=None, subsystem_id=38)
 
 
 def make_bot(tmp_path: Path, script, stop_after=None, hot_fraction=0.1, bot=1, bots=4):
@@ -58,16 +61,16 @@ def make_bot(tmp_path: Path, script, stop_after=None, hot_fraction=0.1, bot=1, b
 
     settings = BotSettings(bot=bot, seed=7, tool_url="http://tool", think_min_ms=100, think_max_ms=200,
                            hot_fraction=hot_fraction)
-    return Bot(settings, assign(TARGETS, bot, bots, hot), journal, session, should_stop,
+    return Bot(settings, IO, assign(TARGETS, bot, bots, hot), journal, session, should_stop,
                sleep=clock.sleep, mono=clock.mono), session, clock
 
 
 def test_partitioned_writers_own_disjoint_targets_and_share_the_hot_set():
     hot = choose_hot_set(TARGETS, 0.1, seed=7)
     assignments = [assign(TARGETS, b, 4, hot) for b in range(4)]
-    owned = [t.io_id for a in assignments for t in a.own]
+    owned = [t.id for a in assignments for t in a.own]
     assert len(owned) == len(set(owned)) == len(TARGETS) - len(hot)
-    assert all(t.io_id % 4 == b for b, a in enumerate(assignments) for t in a.own)
+    assert all(t.id % 4 == b for b, a in enumerate(assignments) for t in a.own)
     assert all(a.hot == assignments[0].hot for a in assignments) and len(hot) > 0
     assert choose_hot_set(TARGETS, 0.0, seed=7) == frozenset()
 
@@ -139,7 +142,7 @@ def test_bot_without_targets_is_refused(tmp_path):
     from battle.crew.targets import Assignment
 
     with pytest.raises(ValueError, match="no targets"):
-        Bot(BotSettings(0, 1, "http://t", 1, 2, 0.0), Assignment((), ()), None, None, lambda: True)
+        Bot(BotSettings(0, 1, "http://t", 1, 2, 0.0), IO, Assignment((), ()), None, None, lambda: True)
 
 
 def test_a_bot_that_dies_mid_run_writes_no_ack(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from battle.adapters.events import canonical_name
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import iso_utc, parse_iso
 from battle.evidence import DockerEvent, ToolEvent
@@ -29,7 +30,8 @@ def old_events(path: Path, problems: list[str]) -> tuple[list[ToolEvent], list[D
                 docker.append(DockerEvent(t=stamp, service=str(record.get("service")), action=str(record["action"])))
             else:
                 fields = {k: v for k, v in record.items() if k not in ("ts", "event", "source")}
-                tool.append(ToolEvent(t=stamp, event=str(record["event"]), fields=fields))
+                tool.append(ToolEvent(t=stamp, event=canonical_name(record) if "event" in record else record["event"],
+                                      fields=fields))
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path.name}: bad event {record!r:.80} ({exc})")
     return tool, docker
@@ -91,7 +93,7 @@ def test_events_are_read_as_the_old_loader_read_them(tmp_path, damage, keep_appl
     assert list(new_docker) == docker
     # the applied items moved out of sync.pushed's fields (into `applied` when asked for), all else as it was
     assert [(e.t, e.event, e.fields) for e in new_tool] == [
-        (e.t, e.event, {k: v for k, v in e.fields.items() if not (e.event == "sync.pushed" and k == "appliedItems")})
+        (e.t, e.event, {k: v for k, v in e.fields.items() if not (e.event == "records_pushed" and k == "appliedItems")})
         for e in tool]
     if keep_applied:
         assert applied == applied_to_cloud(tool)

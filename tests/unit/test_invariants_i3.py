@@ -13,7 +13,7 @@ def download(fid="f001", applied=100.0, restored=110.0):
 
 
 def restore_event(t, written=288):
-    return ToolEvent(t=t, event="plc.restore", fields={"written": written, "failed": 0})
+    return ToolEvent(t=t, event="plc_restored", fields={"written": written, "failed": 0})
 
 
 def judge(faults, readbacks=(), events=()):
@@ -46,7 +46,7 @@ def test_restore_that_wrote_nothing_fails():
 def test_missing_restore_event_fails():
     r = judge([download()], [PlcReadback("f001", 110.0, 118.0)], [restore_event(50.0)])  # before the download
     assert r.status == "fail"
-    assert "no plc.restore" in r.reason
+    assert "no plc_restored" in r.reason
 
 
 def test_flags_back_too_late_fails():

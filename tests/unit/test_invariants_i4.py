@@ -112,17 +112,17 @@ def test_missing_local_row_fails():
 
 def test_non_business_drop_or_park_is_a_silent_drop():
     j = Journal().write(0, 10, "Passed")
-    drop = ToolEvent(50.0, "sync.dropped", {"ioId": 99, "reason": "HTTP 429", "kind": "transient"})
+    drop = ToolEvent(50.0, "record_dropped", {"ioId": 99, "reason": "HTTP 429", "kind": "transient"})
     r = judge(j, {10: "Passed"}, events=[drop])
     assert r.status == "fail"
     assert "HTTP 429" in r.reason and "IO 99" in r.reason
-    park = ToolEvent(50.0, "sync.parked", {"ioId": 12, "reason": "conflict cap", "kind": "conflict"})
+    park = ToolEvent(50.0, "record_parked", {"ioId": 12, "reason": "conflict cap", "kind": "conflict"})
     assert judge(j, {10: "Passed"}, events=[park]).status == "fail"
 
 
 def test_business_park_is_legitimate():
     j = Journal().write(0, 10, "Passed")
-    park = ToolEvent(50.0, "sync.parked", {"ioId": 10, "reason": "SPARE cannot be Passed", "kind": "business"})
+    park = ToolEvent(50.0, "record_parked", {"ioId": 10, "reason": "SPARE cannot be Passed", "kind": "business"})
     assert judge(j, {10: "Passed"}, events=[park]).status == "pass"
 
 
@@ -132,7 +132,7 @@ def _wipe(applied, restored):
 
 
 def _pushed(t, io_id, result, comments="", version=2):
-    return ToolEvent(t, "sync.pushed", {"count": 1, "applied": 1, "conflicts": 0, "rejected": 0,
+    return ToolEvent(t, "records_pushed", {"count": 1, "applied": 1, "conflicts": 0, "rejected": 0,
                                         "appliedItems": [{"ioId": io_id, "version": version, "result": result,
                                                           "comments": comments}]})
 
@@ -154,7 +154,7 @@ def test_wipe_of_a_synced_write_that_is_not_pulled_back_fails():
               cloud={11: None})
     assert r.status == "fail", r.reason
     [m] = r.details["mismatches"]
-    assert m["kind"] == "not pulled back after wipe" and "sync.pushed" in m["reached_cloud"]
+    assert m["kind"] == "not pulled back after wipe" and "records_pushed" in m["reached_cloud"]
 
 
 def test_wipe_of_a_write_the_cloud_holds_is_a_loss_even_without_sync_events():
@@ -227,7 +227,7 @@ def test_never_acknowledged_target_is_not_judged():
 
 
 def test_silent_drop_fails_even_with_nothing_else_to_judge():
-    drop = ToolEvent(50.0, "sync.dropped", {"ioId": 99, "reason": "HTTP 429", "kind": "transient"})
+    drop = ToolEvent(50.0, "record_dropped", {"ioId": 99, "reason": "HTTP 429", "kind": "transient"})
     assert judge(Journal(), {}, events=[drop]).status == "fail"
 
 

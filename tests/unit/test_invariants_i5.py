@@ -8,11 +8,11 @@ LIMITS = {"FLAP_BUDGET": 2}
 
 
 def starts(n):
-    return [ToolEvent(float(i * 100), "server.start", {"pid": 100 + i, "bugs": []}) for i in range(n)]
+    return [ToolEvent(float(i * 100), "tool_started", {"pid": 100 + i, "bugs": []}) for i in range(n)]
 
 
 def disconnects(n):
-    return [ToolEvent(float(i * 10 + 5), "plc.disconnected", {"error": "timeout"}) for i in range(n)]
+    return [ToolEvent(float(i * 10 + 5), "plc_disconnected", {"error": "timeout"}) for i in range(n)]
 
 
 def fault(kind, target, applied=True, fid="f001"):
@@ -85,4 +85,4 @@ def test_any_oom_kill_fails():
 def test_no_server_start_seen_is_inconclusive():
     r = judge(disconnects(1))
     assert r.status == "inconclusive"
-    assert "server.start" in r.reason
+    assert "tool_started" in r.reason

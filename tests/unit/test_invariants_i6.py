@@ -113,7 +113,7 @@ def test_a_dropped_row_that_never_reached_the_cloud_fails_even_when_both_sides_a
     from battle.evidence import ToolEvent
 
     stale = {1: row("Failed", "x"), 2: row()}
-    dropped = (ToolEvent(5.0, "sync.dropped", {"ioId": 1, "kind": "conflict", "reason": "version conflict"}),)
+    dropped = (ToolEvent(5.0, "record_dropped", {"ioId": 1, "kind": "conflict", "reason": "version conflict"}),)
     ev = Evidence(run_id="r", started_at=0.0, soak_end=600.0, warmup_s=0.0, journal=ops(1, 2), local=stale,
                   cloud=stale, queue=DRAINED, settle_s=3.0, events=dropped)
     r = i6_convergence.judge(ev, LIMITS)

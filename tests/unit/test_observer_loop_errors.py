@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from battle.adapters.base import SutEndpoints
+from battle.adapters.reference import ReferenceAdapter
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
 
 
 def _observer(tmp_path):
     settings = ObserverSettings(run_dir=tmp_path, soak_start=0.0, soak_end=60.0, warmup_s=0.0, settle_max_s=10.0,
                                 propagation_max_s=10.0, restore_max_s=10.0)
-    hooks = ObserverHooks(adapter=SimpleNamespace(tool_url="http://127.0.0.1:9"),  # type: ignore[arg-type]
+    hooks = ObserverHooks(adapter=ReferenceAdapter(SutEndpoints("http://127.0.0.1:9", "http://127.0.0.1:9")),
                           memory_source=SimpleNamespace(sample=lambda: []), calm=dict,
                           event_logs=((tmp_path / "tool.log", "tool"),))
     return Observer(settings, hooks, clock=lambda: 0.0)

@@ -1,8 +1,11 @@
 import json
 
+from battle.adapters.base import QueueState
+from battle.adapters.reference_events import REFERENCE_VOCABULARY
+from battle.adapters.reference_io import IoKind
 from battle.common.control import ControlError, ensure_fresh, request_stop, wait_for_acks
 from battle.common.jsonl import JsonlWriter, iter_new_lines, read_jsonl
-from battle.observer.follow import EventSink, parse_event_line
+from battle.observer.follow import EventSink
 from battle.observer.phases import PhaseTracker
 from battle.observer.settle import settle
 
@@ -57,14 +60,16 @@ def test_wait_for_acks_is_bounded_and_names_the_missing(tmp_path):
 
 def test_event_lines_are_kept_and_other_output_ignored(tmp_path):
     writer = JsonlWriter(tmp_path / "events.jsonl")
-    sink = EventSink(writer, "tool")
+    sink = EventSink(writer, "tool", REFERENCE_VOCABULARY)
     for line in ['{"ts": "2026-01-01T00:00:00.000Z", "event": "server.start", "pid": 3}\n', "Serving on x\n",
                  '{"no": "event"}\n', "{broken\n"]:
         sink(line)
     writer.close()
     records, _ = read_jsonl(tmp_path / "events.jsonl")
-    assert records == [{"source": "tool", "ts": "2026-01-01T00:00:00.000Z", "event": "server.start", "pid": 3}]
-    assert parse_event_line("plain text") is None
+    assert records == [{"source": "tool", "ts": "2026-01-01T00:00:00.000Z", "event": "tool_started",
+                        "raw": "server.start", "pid": 3}]
+    assert (sink.count, sink.unmatched, sink.malformed) == (1, 2, 1)
+    assert "{broken" in str(sink.note())
 
 
 def test_phases_follow_the_ledger():
@@ -93,7 +98,7 @@ class Queue:
         value = self.actives.pop(0) if len(self.actives) > 1 else self.actives[0]
         if isinstance(value, Exception):
             raise value
-        return {"active": value, "parked": 0}
+        return QueueState(active=value, parked=0)
 
     def cloud_healthy(self):
         return self.healthy
@@ -109,18 +114,23 @@ def test_settle_is_bounded_and_says_why():
     clock = Clock()
     result = settle(Queue([3], healthy=False), max_s=10, clock=clock, sleep=clock.sleep)
     assert not result.drained and result.seconds is None
-    assert result.last_queue == {"active": 3, "parked": 0}
+    assert result.last_queue == {"active": 3, "parked": 0, "parkedRows": []}
     assert json.dumps(result.last_error)
 
 
-class Converging:
-    """The tool's pull brings cloud values back on the third look."""
+class Converging(IoKind):
+    """The tool's pull brings cloud values back on the third look (the reference's `io` kind, its reads scripted)."""
 
     def __init__(self):
+        super().__init__("http://tool", "http://cloud", reader=None, subsystem_id=38)
         self.looks = 0
 
+    def primary_kind(self):
+        return self
+
     def queue_state(self):
-        return {"active": 0, "parked": 1, "parkedRows": [{"ioId": 9, "reason": "SPARE cannot be Passed"}]}
+        return QueueState(active=0, parked=1, parked_ids=(9,),
+                          parked_rows=({"ioId": 9, "reason": "SPARE cannot be Passed"},))
 
     def local_snapshot(self):
         self.looks += 1
