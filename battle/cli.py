@@ -166,12 +166,21 @@ def _print_summary(verdict: dict) -> None:
 _PROBLEMS_SHOWN = 20
 
 
+class _ScenarioNames:
+    """The catalogue's scenario names, read when a help text shows them: commands that need no catalogue
+    (`battle judge`) never read it."""
+
+    def __str__(self) -> str:
+        return ", ".join(scenario_names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description="chaos/soak harness")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def knobs(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--scenario", help=f"one of {', '.join(scenario_names())} (env SCENARIO)")
+        scenario = p.add_argument("--scenario", help="one of %(scenarios)s (env SCENARIO)")
+        scenario.scenarios = _ScenarioNames()  # type: ignore[attr-defined]  # (help expands action attributes)
         p.add_argument("--minutes", help="soak minutes (env SOAK_MINUTES)")
         p.add_argument("--seed", help="seed (env SEED)")
 
@@ -216,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     try:
-        args = build_parser().parse_args(argv)  # the parser reads the scenario catalogue
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
     except ConfigError as exc:
         print(f"battle: bad configuration, nothing started:\n{exc}", file=sys.stderr)

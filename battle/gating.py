@@ -24,7 +24,6 @@ from battle.chaos.kinds import NO_EFFECTS, Effects, effects_of, registered
 from battle.chaos.plan import Plan, PlannedFault, generate_plan
 from battle.config import ConfigError, RunConfig, format_number
 from battle.invariants import all_specs
-from battle.mutator.mutator import mutator_enabled
 
 CAUSES = ("scenario", "infeasible")
 TOOL = "tool"
@@ -202,6 +201,8 @@ def _stability(config: RunConfig, plan: Plan) -> tuple[bool, str]:
 
 @rule("I7")
 def _propagation(config: RunConfig, plan: Plan) -> tuple[bool, str]:
+    from battle.mutator.mutator import mutator_enabled  # (with the HTTP client: `battle judge` needs neither)
+
     profiles = str(config.value("COMPOSE_PROFILES"))
     period = float(config.value("MUTATE_PERIOD_SEC"))
     if not mutator_enabled(config):
