@@ -24,6 +24,7 @@ from battle.chaos.kinds import NO_EFFECTS, Effects, effects_of, registered
 from battle.chaos.plan import Plan, PlannedFault, generate_plan
 from battle.config import ConfigError, RunConfig, format_number
 from battle.invariants import all_specs
+from battle.verdict import demotion_line
 
 CAUSES = ("scenario", "infeasible")
 TOOL = "tool"
@@ -55,12 +56,6 @@ class Demotion:
 
     def to_dict(self) -> dict[str, str]:
         return {"reason": self.reason, "cause": self.cause}
-
-
-def demotion_line(gate_id: str, reason: str, cause: str = "infeasible") -> str:
-    """The one wording of a demotion, wherever it is printed."""
-    by = " by the scenario" if cause == "scenario" else ""
-    return f"gate {gate_id} demoted to report{by}: {reason}"
 
 
 @dataclass(frozen=True)
