@@ -17,7 +17,7 @@ import gc
 import json
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -329,25 +329,38 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
     """Events from lines decoded with their fields raw: every field but `appliedItems` decoded in one call, the
     times at once (numpy); each event then made as the old loader made it, from the same values. None if a
     line must be read as before after all."""
-    keys = [[k for k in line if k != APPLIED_FIELD] for line in lines]
+    shapes: dict[tuple[str, ...], _Shape] = {}
+    of_line: list[_Shape] = []
+    raws: list[msgspec.Raw] = []
+    for line in lines:
+        keys = tuple(line)
+        shape = shapes.get(keys) or shapes.setdefault(keys, _Shape.of(keys))
+        of_line.append(shape)
+        raws.extend(shape.raw_values(line))
     try:
-        values = _VALUE.decode(b"[" + b",".join(v for line, ks in zip(lines, keys, strict=True)
-                                                  for v in map(line.__getitem__, ks)) + b"]")
+        values = _VALUE.decode(b"[" + b",".join(raws) + b"]")
     except msgspec.DecodeError:
         return None
-    records, at = [], 0
-    for ks in keys:
-        records.append(dict(zip(ks, values[at:at + len(ks)], strict=True)))
-        at += len(ks)
-    stamps = [r.get("ts") for r in records]
+    rows, at = [], 0
+    for shape in of_line:
+        rows.append(values[at:at + len(shape.keys)])
+        at += len(shape.keys)
+    stamps = [None if shape.ts is None else row[shape.ts] for shape, row in zip(of_line, rows, strict=True)]
     canonical = all(type(s) is str and len(s) == 24 for s in stamps)
     micros = epoch_micros(stamps) if canonical else None  # type: ignore[arg-type]
-    times = [None] * len(records) if micros is None else [u / 1_000_000 for u in micros.tolist()]
+    times = [None] * len(rows) if micros is None else [u / 1_000_000 for u in micros.tolist()]
     found = Problems()
     tool: list[ToolEvent] = []
     docker: list[DockerEvent] = []
     pushed: dict[int, list[tuple[float, Write]]] = {}
-    for i, (record, line, stamp) in enumerate(zip(records, lines, times, strict=True)):
+    for i, (shape, row, line, stamp) in enumerate(zip(of_line, rows, lines, times, strict=True)):
+        event = None if shape.event is None else row[shape.event]
+        if (stamp is not None and type(event) is str and (shape.source is None or row[shape.source] != "docker")
+                and (not shape.applied or (event == PUSH_EVENT and not keep_applied))):
+            # the usual tool event: what _event makes of it, without a record per line
+            tool.append(ToolEvent(stamp, event, dict(zip(shape.fields, shape.field_values(row), strict=True))))
+            continue
+        record = dict(zip(shape.keys, row, strict=True))
         full: dict[str, Any] | None = record
         if APPLIED_FIELD in line and record.get("event") != PUSH_EVENT:
             full = None  # (an appliedItems where none is expected: read as it is written)
@@ -367,6 +380,45 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
                 return None
             _event(path, full, tool, docker, pushed if keep_applied else None, found)
     return tool, docker, pushed, found
+
+
+_EVENT_META = ("ts", "event", "source")  # an event's own fields, not kept in ToolEvent.fields
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the lines with one sequence of keys hold what (a night has thousands of lines of a few shapes)."""
+
+    keys: tuple[str, ...]  # the keys but appliedItems, in the line's order: the record's
+    raw_values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # their raw values, out of a line
+    ts: int | None  # where in `keys`
+    event: int | None
+    source: int | None
+    fields: tuple[str, ...]  # the keys of ToolEvent.fields
+    field_values: Callable[[Sequence[Any]], tuple[Any, ...]]  # their values, out of the line's decoded ones
+    applied: bool  # whether the line has appliedItems
+
+    @classmethod
+    def of(cls, line_keys: tuple[str, ...]) -> _Shape:
+        keys = tuple(k for k in line_keys if k != APPLIED_FIELD)
+        fields = [i for i, k in enumerate(keys) if k not in _EVENT_META]
+
+        def where(key: str) -> int | None:
+            return keys.index(key) if key in keys else None
+
+        return cls(keys=keys, raw_values=_getter(keys), ts=where("ts"), event=where("event"), source=where("source"),
+                   fields=tuple(keys[i] for i in fields), field_values=_getter(fields),
+                   applied=APPLIED_FIELD in line_keys)
+
+
+def _getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a tuple of these items (keys or indices) of its argument, however many there are."""
+    if len(items) == 1:
+        one = itemgetter(items[0])
+        return lambda of: (one(of),)
+    if not items:
+        return lambda of: ()
+    return itemgetter(*items)
 
 
 def _event(path: Path, record: Any, tool: list[ToolEvent], docker: list[DockerEvent],
