@@ -478,14 +478,21 @@ class _Vectors:
         writes: dict[Any, Write] = {}  # one tuple per distinct value
         judged = np.flatnonzero(self.acked)
         rows = []
-        for target, bot, op, micros, delay, value in zip(
-                judged.tolist(), (self.owner[judged] - 1).tolist(), self.op[judged].tolist(),
-                self.micros[judged].tolist(), self.latency[judged].tolist(), self.value[judged].tolist(), strict=True):
+        later_of = self.later
+        micros = self.micros[judged]
+        if len(micros) and int(np.abs(micros).max()) < 2**53:  # exact as floats: divided as Python divides ints
+            seconds = (micros / 1_000_000).tolist()
+        else:
+            seconds = [m / 1_000_000 for m in micros.tolist()]
+        for target, bot, op, second, delay, value in zip(
+                judged.tolist(), (self.owner[judged] - 1).tolist(), self.op[judged].tolist(), seconds,
+                self.latency[judged].tolist(), self.value[judged].tolist(), strict=True):
             write = writes.get(value)
             if write is None:
                 write = writes[value] = _write_of(value)
-            later = tuple(writes.get(v) or writes.setdefault(v, _write_of(v)) for v in self.later.get(target, ()))
-            rows.append((target, bot, op, micros / 1_000_000, None if delay != delay else delay, write, later))
+            later = () if target not in later_of else tuple(
+                writes.get(v) or writes.setdefault(v, _write_of(v)) for v in later_of[target])
+            rows.append((target, bot, op, second, None if delay != delay else delay, write, later))
         return rows
 
     def owners(self) -> dict[int, int]:
