@@ -13,12 +13,10 @@ here (`collect`), never from a second read.
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
+from battle.common.gcpause import no_gc
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import parse_iso
 from battle.crew.journal import JOURNAL_SCHEMA
@@ -628,23 +627,11 @@ def gather(run_dir: Path) -> Evidence:
     return collect(run_dir).evidence
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Gathering makes millions of short-lived objects and no cycle: collecting would only cost time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None = None,
             meanwhile: Any = None) -> Gathered:
     """Read every artifact once. `seal_limits`: journals to measure for the seal check as they are read
     (name -> first N bytes, None: all); `meanwhile()` runs in a thread while the journals are read."""
-    with _no_gc():
+    with no_gc():
         return _collect(run_dir, seal_limits, meanwhile)
 
 
