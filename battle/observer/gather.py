@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import re
+import stat
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -231,8 +232,22 @@ def start_journals(run_dir: Path, comment_targets: Collection[int] | None = None
     for path in journal_paths(run_dir):
         found = Problems()
         checked.append((path if _usable(path, found) else None, found))
-    job = JournalJob.start([p for p, _ in checked if p is not None], comment_targets, seal=dict(seal_limits or {}))
+    job = JournalJob.start([p for p, _ in checked if p is not None], comment_targets, seal=dict(seal_limits or {}),
+                           alongside_bytes=sum(_size(run_dir / name) for name in READ_WHILE_JOURNALS_ARE))
     return job, checked
+
+
+READ_WHILE_JOURNALS_ARE = ("events.jsonl", "docker-events.jsonl", "snapshot-local.json", "snapshot-cloud.json",
+                           "health.csv", "memory.csv")  # the big artifacts `collect` reads itself meanwhile
+
+
+def _size(path: Path) -> int:
+    """The size of a regular file (0 for anything else: it is not read, or reported when it is)."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return 0
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def finish_journals(job: JournalJob, checked: list[tuple[Path | None, Problems]],

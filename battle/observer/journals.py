@@ -27,8 +27,9 @@ second outcome, an invoke seen twice, an unknown type, ...) are folded again, ex
 `battle.invariants.targets.single_writer_targets`: slower, but only for such journals.
 
 With more than one core and a big run, the journals are read by forked worker processes (each a share of
-the files, by size) while the parent reads the other artifacts; their digests are merged exactly as
-one reader would fold them (each bot's lifetimes and targets are its own), else read again in one pass.
+the files, by size; one when they are no bigger than the other artifacts) while the parent reads the other
+artifacts; their digests are merged exactly as one reader would fold them (each bot's lifetimes and targets
+are its own), else read again in one pass.
 """
 
 from __future__ import annotations
@@ -908,8 +909,11 @@ class JournalJob:
 
     @classmethod
     def start(cls, paths: Sequence[Path], comment_targets: Collection[int] | None = None,
-              seal: SealLimits | None = None, workers: int | None = None, min_bytes: int = 16 << 20) -> JournalJob:
-        """Start reading `paths` (in bot order). `seal`: the journals to measure for the seal check, and how far."""
+              seal: SealLimits | None = None, workers: int | None = None, min_bytes: int = 16 << 20,
+              alongside_bytes: int = 0) -> JournalJob:
+        """Start reading `paths` (in bot order). `seal`: the journals to measure for the seal check, and how far.
+        `alongside_bytes`: how much the caller reads itself meanwhile (then one forked reader when the journals
+        are no bigger: a second would only take a core from the caller, whose reading is the longer)."""
         job = cls(list(paths), comment_targets, dict(seal or {}))
         sizes = {p: p.stat().st_size for p in job.paths}
         count = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -917,6 +921,8 @@ class JournalJob:
                 or threading.active_count() > 1):  # forking a process that runs threads is not safe
             job._groups = [job.paths]
             return job
+        if sum(sizes.values()) <= alongside_bytes:
+            count = 1
         groups: list[list[Path]] = [[] for _ in range(min(count, len(job.paths)))]
         loads = [0] * len(groups)
         for path in sorted(job.paths, key=lambda p: -sizes[p]):  # biggest first, onto the lightest group
