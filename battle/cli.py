@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from battle.config import ConfigError, RunConfig, resolve_checked, scenario_names
-from battle.verdict import EXIT_CODES
+from battle.verdict import EXIT_CODES, demotion_line
 
 if TYPE_CHECKING:
+    from battle.config import RunConfig
     from battle.gating import GateDecision
 
 EXIT_ERROR = EXIT_CODES["error"]
@@ -24,6 +24,8 @@ EXIT_ERROR = EXIT_CODES["error"]
 def _config(args: argparse.Namespace) -> RunConfig:
     """The knobs of validate, plan and run: resolved and checked, a misspelt knob warned about (or, with
     STRICT_KNOBS, refused) on stderr."""
+    from battle.config import resolve_checked  # (the catalogue's reader: `battle judge` needs neither)
+
     return resolve_checked(os.environ, getattr(args, "scenario", None), getattr(args, "minutes", None),
                            getattr(args, "seed", None), warn=lambda line: print(f"battle: {line}", file=sys.stderr))
 
@@ -139,8 +141,6 @@ def cmd_morning(args: argparse.Namespace) -> int:
 
 
 def _print_summary(verdict: dict) -> None:
-    from battle.gating import demotion_line
-
     print(f"verdict: {verdict['verdict'].upper()} (exit {verdict['exitCode']}) — run {verdict['runId']}, "
           f"scenario {verdict['scenario']}, seed {verdict['seed']}")
     for result in verdict["results"]:
@@ -166,12 +166,23 @@ def _print_summary(verdict: dict) -> None:
 _PROBLEMS_SHOWN = 20
 
 
+class _ScenarioNames:
+    """The catalogue's scenario names, read when a help text shows them: commands that need no catalogue
+    (`battle judge`) never read it."""
+
+    def __str__(self) -> str:
+        from battle.config import scenario_names
+
+        return ", ".join(scenario_names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="battle", description="chaos/soak harness")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def knobs(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--scenario", help=f"one of {', '.join(scenario_names())} (env SCENARIO)")
+        scenario = p.add_argument("--scenario", help="one of %(scenarios)s (env SCENARIO)")
+        scenario.scenarios = _ScenarioNames()  # type: ignore[attr-defined]  # (help expands action attributes)
         p.add_argument("--minutes", help="soak minutes (env SOAK_MINUTES)")
         p.add_argument("--seed", help="seed (env SEED)")
 
@@ -216,17 +227,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     try:
-        args = build_parser().parse_args(argv)  # the parser reads the scenario catalogue
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"battle: bad configuration, nothing started:\n{exc}", file=sys.stderr)
-        return EXIT_ERROR
     except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
         return 0
     except KeyboardInterrupt:
         print("battle: interrupted", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # the one place a harness failure becomes exit code 2
+        from battle.config import ConfigError  # (imported here: `battle judge` never reads the catalogue)
+
+        if isinstance(exc, ConfigError):
+            print(f"battle: bad configuration, nothing started:\n{exc}", file=sys.stderr)
+            return EXIT_ERROR
         logging.getLogger("battle").exception("harness failure")
         print(f"battle: harness error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -130,8 +130,7 @@ class Fault:
         return max(ends, default=None)
 
 
-@dataclass(frozen=True)
-class ToolEvent:
+class ToolEvent(NamedTuple):  # (a tuple: a night has 30,000 of them)
     t: float
     event: str
     fields: dict[str, Any]

@@ -24,7 +24,7 @@ from battle.chaos.kinds import NO_EFFECTS, Effects, effects_of, registered
 from battle.chaos.plan import Plan, PlannedFault, generate_plan
 from battle.config import ConfigError, RunConfig, format_number
 from battle.invariants import all_specs
-from battle.mutator.mutator import mutator_enabled
+from battle.verdict import demotion_line
 
 CAUSES = ("scenario", "infeasible")
 TOOL = "tool"
@@ -56,12 +56,6 @@ class Demotion:
 
     def to_dict(self) -> dict[str, str]:
         return {"reason": self.reason, "cause": self.cause}
-
-
-def demotion_line(gate_id: str, reason: str, cause: str = "infeasible") -> str:
-    """The one wording of a demotion, wherever it is printed."""
-    by = " by the scenario" if cause == "scenario" else ""
-    return f"gate {gate_id} demoted to report{by}: {reason}"
 
 
 @dataclass(frozen=True)
@@ -202,6 +196,8 @@ def _stability(config: RunConfig, plan: Plan) -> tuple[bool, str]:
 
 @rule("I7")
 def _propagation(config: RunConfig, plan: Plan) -> tuple[bool, str]:
+    from battle.mutator.mutator import mutator_enabled  # (with the HTTP client: `battle judge` needs neither)
+
     profiles = str(config.value("COMPOSE_PROFILES"))
     period = float(config.value("MUTATE_PERIOD_SEC"))
     if not mutator_enabled(config):

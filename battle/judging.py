@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from battle.chaos.kinds import effects_of
+from battle.common.gcpause import no_gc
 from battle.common.timefmt import parse_iso
 from battle.invariants import JudgeError, get, judge_all, knob_problems
 from battle.observer.gather import Gathered, GatherError, collect
@@ -137,7 +138,8 @@ def judge_run_dir(run_dir: Path, errors: Sequence[str] = (), write: bool = True)
         raise GatherError(f"{run_dir} has no manifest.json: this is not a run directory (expected the folder "
                           "battle wrote, e.g. runs/<run id>); nothing was written")
     try:
-        return _judge(run_dir, errors, write)
+        with no_gc():  # (the gathered evidence, the verdict and the report: see no_gc)
+            return _judge(run_dir, errors, write)
     except GatherError as exc:  # the evidence every verdict needs is broken: a finding, not a crash
         log.error("cannot judge %s: %s", run_dir, exc)
         return error_verdict(run_dir, f"evidence: {exc}; nothing could be judged", _raw_manifest(run_dir),

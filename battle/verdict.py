@@ -107,6 +107,12 @@ def _demoted(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             for k, v in sorted(raw.items(), key=lambda kv: (len(str(kv[0])), str(kv[0])))}
 
 
+def demotion_line(gate_id: str, reason: str, cause: str = "infeasible") -> str:
+    """The one wording of a demotion (battle/gating.py), wherever it is printed."""
+    by = " by the scenario" if cause == "scenario" else ""
+    return f"gate {gate_id} demoted to report{by}: {reason}"
+
+
 def exit_code(verdict: Verdict | str) -> int:
     """The process exit code for a verdict; anything unrecognised is a harness error (2)."""
     name = verdict.verdict if isinstance(verdict, Verdict) else verdict

@@ -6,15 +6,19 @@
 Generates one run dir per size with bench/gen_run_dir.py (cached under DIR, by default
 $TMPDIR/battle-bench-judge, keyed by the generator's parameters), then times the whole judge as a
 subprocess, `--rounds` times per size in alternating order (100k, 300k, 1M, 100k, ...), and prints each
-size's wall time and peak RSS (min / median / max): of the largest process (ru_maxrss from wait4, which
+size's wall time, CPU time (user + system of the judge and the workers it reaped: the machine may be
+shared, so CPU time is the steadier measure) and peak RSS (min / median / max): of the largest process (ru_maxrss from wait4, which
 covers the worker processes the judge forks and reaps) and of the whole process tree (the judge and its
-workers together, summed from psutil samples every 10 ms).
+workers together, summed from psutil samples every 10 ms). The package is byte-compiled first, as pip
+installs it (the harness image): with PYTHONDONTWRITEBYTECODE set, a source tree is otherwise compiled anew
+by every judge (about 0.17 s of each run's start-up).
 Goal (issue 9): 1,000,000 ops over 100,000 targets, 8 bots: <= 3 s and <= 1 GB; 100,000 ops: <= 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -59,9 +63,9 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def judge_once(python: str, run_dir: Path) -> tuple[float, float, float, int]:
-    """(wall seconds, peak RSS of the largest process in MB, peak RSS of the process tree in MB, exit code) of
-    one `battle judge` as a child process."""
+def judge_once(python: str, run_dir: Path) -> tuple[float, float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS of the largest process in MB, peak RSS of the process tree in MB,
+    exit code) of one `battle judge` as a child process."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     child = subprocess.Popen([python, "-m", "battle", "judge", str(run_dir)], cwd=REPO, env=env,
@@ -83,7 +87,8 @@ def judge_once(python: str, run_dir: Path) -> tuple[float, float, float, int]:
         child.stderr.close()
     if child.returncode not in (0, 1, 3) or "Traceback" in stderr:
         raise SystemExit(f"judge of {run_dir} failed (exit {child.returncode}):\n{stderr[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0, tree / 2**20, child.returncode  # ru_maxrss: KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime  # (wait4 counts the child's reaped workers too)
+    return wall, cpu, usage.ru_maxrss / 1024.0, tree / 2**20, child.returncode  # ru_maxrss: KiB on Linux
 
 
 def _fmt(values: list[float], digits: int) -> str:
@@ -102,26 +107,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     dirs = {ops: run_dir_for(args.cache, ops, args.targets, args.bots, args.hours) for ops in sizes}
+    compileall.compile_dir(REPO / "battle", quiet=1)
     walls: dict[int, list[float]] = {ops: [] for ops in sizes}
+    cpus: dict[int, list[float]] = {ops: [] for ops in sizes}
     rss: dict[int, list[float]] = {ops: [] for ops in sizes}
     tree: dict[int, list[float]] = {ops: [] for ops in sizes}
     codes: dict[int, set[int]] = {ops: set() for ops in sizes}
     for round_no in range(1, args.rounds + 1):
         for ops in sizes:
-            wall, peak, whole, code = judge_once(args.python, dirs[ops])
+            wall, cpu, peak, whole, code = judge_once(args.python, dirs[ops])
             walls[ops].append(wall)
+            cpus[ops].append(cpu)
             rss[ops].append(peak)
             tree[ops].append(whole)
             codes[ops].add(code)
-            print(f"round {round_no}: {ops:>9,} ops  {wall:6.2f} s  {peak:7.0f} MB (tree {whole:.0f} MB)  exit {code}",
-                  flush=True)
+            print(f"round {round_no}: {ops:>9,} ops  {wall:6.2f} s  cpu {cpu:5.2f} s  {peak:7.0f} MB "
+                  f"(tree {whole:.0f} MB)  exit {code}", flush=True)
     print(f"\nbattle judge, {args.targets:,} targets, {args.bots} bots, {args.hours:g} h of samples, "
           f"{args.rounds} rounds")
-    print("| journal ops | wall s (min / median / max) | peak RSS MB, largest process | peak RSS MB, process tree "
+    print("| journal ops | wall s (min / median / max) | CPU s (user + sys) | peak RSS MB, largest process | peak RSS MB, process tree "
           "| exit |")
-    print("|---:|---|---|---|---|")
+    print("|---:|---|---|---|---|---|")
     for ops in sizes:
-        print(f"| {ops:,} | {_fmt(walls[ops], 2)} | {_fmt(rss[ops], 0)} | {_fmt(tree[ops], 0)} "
+        print(f"| {ops:,} | {_fmt(walls[ops], 2)} | {_fmt(cpus[ops], 2)} | {_fmt(rss[ops], 0)} | {_fmt(tree[ops], 0)} "
               f"| {','.join(map(str, sorted(codes[ops])))} |")
     return 0
 

@@ -13,12 +13,11 @@ here (`collect`), never from a second read.
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+import stat
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from battle.adapters.events import canonical_name
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
+from battle.common.gcpause import no_gc
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import parse_iso
 from battle.crew.journal import JOURNAL_SCHEMA
@@ -139,9 +139,12 @@ def _csv_rows(path: Path, problems: Problems, columns: tuple[str, ...]) -> list[
 
 
 def load_probes(path: Path, problems: Problems) -> tuple[Probe, ...]:
+    rows = _csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase"))
+    fast = _probes_by_column(rows)
+    if fast is not None:
+        return fast
     probes = []
-    for line_no, (epoch, ok, latency, status, phase) in enumerate(
-            _csv_rows(path, problems, ("epoch", "ok", "latency_ms", "status", "phase")), start=2):
+    for line_no, (epoch, ok, latency, status, phase) in enumerate(rows, start=2):
         try:
             probes.append(Probe(_finite(epoch), ok == "1", _finite(latency) if latency else None,
                                 int(status) if status else None, phase))  # type: ignore[arg-type]
@@ -150,15 +153,57 @@ def load_probes(path: Path, problems: Problems) -> tuple[Probe, ...]:
     return tuple(probes)
 
 
+def _probes_by_column(rows: list[tuple[str | None, ...]]) -> tuple[Probe, ...] | None:
+    """The probes converted a column at a time, as the row loop converts each row (a night has 28,800);
+    None when a row is damaged (the row loop then words its problem)."""
+    if not rows:
+        return ()
+    epoch, ok, latency, status, phase = zip(*rows, strict=True)
+    if any(None in column for column in (epoch, ok, latency, status, phase)):
+        return None  # a short row
+    try:
+        times = list(map(float, epoch))  # type: ignore[arg-type]
+        latencies = [float(v) if v else None for v in latency]  # type: ignore[arg-type]
+        statuses = [int(v) if v else None for v in status]  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    if not (_all_finite(times) and _all_finite([v for v in latencies if v is not None])):
+        return None
+    return tuple(map(Probe._make, zip(times, [v == "1" for v in ok], latencies, statuses, phase, strict=True)))
+
+
 def load_memory(path: Path, problems: Problems) -> tuple[MemSample, ...]:
+    rows = _csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb"))
+    fast = _memory_by_column(rows)
+    if fast is not None:
+        return fast
     samples = []
-    for line_no, (epoch, service, lifetime, rss) in enumerate(
-            _csv_rows(path, problems, ("epoch", "service", "lifetime", "rss_mb")), start=2):
+    for line_no, (epoch, service, lifetime, rss) in enumerate(rows, start=2):
         try:
             samples.append(MemSample(_finite(epoch), service, lifetime, _finite(rss)))  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             problems.append(f"{path.name}:{line_no}: bad memory row ({exc})")
     return tuple(samples)
+
+
+def _memory_by_column(rows: list[tuple[str | None, ...]]) -> tuple[MemSample, ...] | None:
+    """The samples converted a column at a time, as the row loop converts each row; None when a row is damaged."""
+    if not rows:
+        return ()
+    epoch, service, lifetime, rss = zip(*rows, strict=True)
+    if None in epoch or None in rss:
+        return None  # a short row
+    try:
+        times, sizes = list(map(float, epoch)), list(map(float, rss))  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    if not (_all_finite(times) and _all_finite(sizes)):
+        return None
+    return tuple(map(MemSample._make, zip(times, service, lifetime, sizes, strict=True)))
+
+
+def _all_finite(numbers: list[float]) -> bool:
+    return bool(np.isfinite(np.array(numbers, dtype=np.float64)).all())
 
 
 def _bot_index(path: Path) -> int:
@@ -188,8 +233,22 @@ def start_journals(run_dir: Path, comment_targets: Collection[int] | None = None
     for path in journal_paths(run_dir):
         found = Problems()
         checked.append((path if _usable(path, found) else None, found))
-    job = JournalJob.start([p for p, _ in checked if p is not None], comment_targets, seal=dict(seal_limits or {}))
+    job = JournalJob.start([p for p, _ in checked if p is not None], comment_targets, seal=dict(seal_limits or {}),
+                           alongside_bytes=sum(_size(run_dir / name) for name in READ_WHILE_JOURNALS_ARE))
     return job, checked
+
+
+READ_WHILE_JOURNALS_ARE = ("events.jsonl", "docker-events.jsonl", "snapshot-local.json", "snapshot-cloud.json",
+                           "health.csv", "memory.csv")  # the big artifacts `collect` reads itself meanwhile
+
+
+def _size(path: Path) -> int:
+    """The size of a regular file (0 for anything else: it is not read, or reported when it is)."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return 0
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def finish_journals(job: JournalJob, checked: list[tuple[Path | None, Problems]],
@@ -285,25 +344,38 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
     """Events from lines decoded with their fields raw: every field but `appliedItems` decoded in one call, the
     times at once (numpy); each event then made as the old loader made it, from the same values. None if a
     line must be read as before after all."""
-    keys = [[k for k in line if k != APPLIED_FIELD] for line in lines]
+    shapes: dict[tuple[str, ...], _Shape] = {}
+    of_line: list[_Shape] = []
+    raws: list[msgspec.Raw] = []
+    for line in lines:
+        keys = tuple(line)
+        shape = shapes.get(keys) or shapes.setdefault(keys, _Shape.of(keys))
+        of_line.append(shape)
+        raws.extend(shape.raw_values(line))
     try:
-        values = _VALUE.decode(b"[" + b",".join(v for line, ks in zip(lines, keys, strict=True)
-                                                  for v in map(line.__getitem__, ks)) + b"]")
+        values = _VALUE.decode(b"[" + b",".join(raws) + b"]")
     except msgspec.DecodeError:
         return None
-    records, at = [], 0
-    for ks in keys:
-        records.append(dict(zip(ks, values[at:at + len(ks)], strict=True)))
-        at += len(ks)
-    stamps = [r.get("ts") for r in records]
+    rows, at = [], 0
+    for shape in of_line:
+        rows.append(values[at:at + len(shape.keys)])
+        at += len(shape.keys)
+    stamps = [None if shape.ts is None else row[shape.ts] for shape, row in zip(of_line, rows, strict=True)]
     canonical = all(type(s) is str and len(s) == 24 for s in stamps)
     micros = epoch_micros(stamps) if canonical else None  # type: ignore[arg-type]
-    times = [None] * len(records) if micros is None else [u / 1_000_000 for u in micros.tolist()]
+    times = [None] * len(rows) if micros is None else [u / 1_000_000 for u in micros.tolist()]
     found = Problems()
     tool: list[ToolEvent] = []
     docker: list[DockerEvent] = []
     pushed: dict[int, list[tuple[float, Write]]] = {}
-    for i, (record, line, stamp) in enumerate(zip(records, lines, times, strict=True)):
+    for i, (shape, row, line, stamp) in enumerate(zip(of_line, rows, lines, times, strict=True)):
+        event = None if shape.event is None else row[shape.event]
+        if (stamp is not None and type(event) is str and (shape.source is None or row[shape.source] != "docker")
+                and (not shape.applied or (event == PUSH_EVENT and not keep_applied))):
+            # the usual tool event: what _event makes of it, without a record per line
+            tool.append(ToolEvent(stamp, event, dict(zip(shape.fields, shape.field_values(row), strict=True))))
+            continue
+        record = dict(zip(shape.keys, row, strict=True))
         full: dict[str, Any] | None = record
         if APPLIED_FIELD in line and canonical_name(record) != PUSH_EVENT:
             full = None  # (an appliedItems where none is expected: read as it is written)
@@ -323,6 +395,45 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
                 return None
             _event(path, full, tool, docker, pushed if keep_applied else None, found)
     return tool, docker, pushed, found
+
+
+_EVENT_META = ("ts", "event", "source")  # an event's own fields, not kept in ToolEvent.fields
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the lines with one sequence of keys hold what (a night has thousands of lines of a few shapes)."""
+
+    keys: tuple[str, ...]  # the keys but appliedItems, in the line's order: the record's
+    raw_values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # their raw values, out of a line
+    ts: int | None  # where in `keys`
+    event: int | None
+    source: int | None
+    fields: tuple[str, ...]  # the keys of ToolEvent.fields
+    field_values: Callable[[Sequence[Any]], tuple[Any, ...]]  # their values, out of the line's decoded ones
+    applied: bool  # whether the line has appliedItems
+
+    @classmethod
+    def of(cls, line_keys: tuple[str, ...]) -> _Shape:
+        keys = tuple(k for k in line_keys if k != APPLIED_FIELD)
+        fields = [i for i, k in enumerate(keys) if k not in _EVENT_META]
+
+        def where(key: str) -> int | None:
+            return keys.index(key) if key in keys else None
+
+        return cls(keys=keys, raw_values=_getter(keys), ts=where("ts"), event=where("event"), source=where("source"),
+                   fields=tuple(keys[i] for i in fields), field_values=_getter(fields),
+                   applied=APPLIED_FIELD in line_keys)
+
+
+def _getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a tuple of these items (keys or indices) of its argument, however many there are."""
+    if len(items) == 1:
+        one = itemgetter(items[0])
+        return lambda of: (one(of),)
+    if not items:
+        return lambda of: ()
+    return itemgetter(*items)
 
 
 def _event(path: Path, record: Any, tool: list[ToolEvent], docker: list[DockerEvent],
@@ -426,16 +537,24 @@ def check_plan(path: Path, problems: Problems) -> None:
             problems.fatal(path.name, f"faults must be objects with id, kind, target and at; got {odd[0]!r:.80}")
 
 
-class _Row(msgspec.Struct, gc=False):
+class _JudgedRow(msgspec.Struct, gc=False):
+    """What I4 and I6 read of every IO row."""
+
     id: int
     result: Any = None
     comments: Any = None
+
+
+class _Row(_JudgedRow, gc=False):
+    """An IO row with the fields I7 compares too (decoding them costs as much again: only when asked)."""
+
     name: Any = None
     description: Any = None
     tagName: Any = None  # noqa: N815
     isSpare: Any = None  # noqa: N815
 
 
+_JUDGED_ROWS = msgspec.json.Decoder(list[_JudgedRow])
 _ROWS = msgspec.json.Decoder(list[_Row])
 IO_FIELDS = ("name", "description", "tagName", "isSpare")  # what I7 compares, besides comments
 
@@ -446,7 +565,7 @@ def _snapshot(path: Path, problems: Problems, io_rows: Collection[int] = ()) -> 
     if not _usable(path, problems):
         return None
     try:
-        rows = _ROWS.decode(path.read_bytes())
+        rows = (_ROWS if io_rows else _JUDGED_ROWS).decode(path.read_bytes())
     except (msgspec.DecodeError, msgspec.ValidationError):
         rows = None
     except OSError:
@@ -524,23 +643,11 @@ def gather(run_dir: Path) -> Evidence:
     return collect(run_dir).evidence
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Gathering makes millions of short-lived objects and no cycle: collecting would only cost time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None = None,
             meanwhile: Any = None) -> Gathered:
     """Read every artifact once. `seal_limits`: journals to measure for the seal check as they are read
     (name -> first N bytes, None: all); `meanwhile()` runs in a thread while the journals are read."""
-    with _no_gc():
+    with no_gc():
         return _collect(run_dir, seal_limits, meanwhile)
 
 

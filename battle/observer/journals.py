@@ -27,8 +27,9 @@ second outcome, an invoke seen twice, an unknown type, ...) are folded again, ex
 `battle.invariants.targets.single_writer_targets`: slower, but only for such journals.
 
 With more than one core and a big run, the journals are read by forked worker processes (each a share of
-the files, by size) while the parent reads the other artifacts; their digests are merged exactly as
-one reader would fold them (each bot's lifetimes and targets are its own), else read again in one pass.
+the files, by size; one when they are no bigger than the other artifacts) while the parent reads the other
+artifacts; their digests are merged exactly as one reader would fold them (each bot's lifetimes and targets
+are its own), else read again in one pass.
 """
 
 from __future__ import annotations
@@ -333,23 +334,26 @@ class _Vectors:
         self.acked = np.zeros(0, dtype=bool)  # whether it has one,
         self.value = np.zeros(0, dtype=object)  # and its value (_Value: raw result and comments; None: no value)
         self.later: dict[int, list[Any]] = {}  # target -> values of indeterminate writes after its last acknowledged
+        self.has_later = np.zeros(0, dtype=bool)  # whether a target is in `later` (so an ok pops only those)
+        self.ok_at = np.zeros(0, dtype=np.int64)  # scratch, -1 but while a chunk is folded: its last ok of a target
+        self.delays: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # bot -> outcome latencies and how many of each,
+        # summed here chunk after chunk and counted into the reader's Counter once (`count_latencies`)
 
     def grow(self, top: int) -> None:
         size = max(top + 1, 2 * self.size)
         for name, fill in (("owner", 0), ("op", 0), ("micros", 0), ("latency", np.nan), ("acked", False),
-                           ("value", None)):
+                           ("value", None), ("has_later", False), ("ok_at", -1)):
             old = getattr(self, name)
             new = np.full(size, fill, dtype=old.dtype)
             new[:self.size] = old
             setattr(self, name, new)
         self.size = size
 
-    def feed(self, fold: _Fold, lines: list[_Typed], micros: np.ndarray, tally: Counter[tuple[int, str, bool]],
-             latency: Counter[tuple[int, float]]) -> bool:
+    def feed(self, fold: _Fold, lines: list[_Typed], micros: np.ndarray, tally: Counter[tuple[int, str, bool]]) -> bool:
         """Fold a chunk of strictly decoded lines when it is exactly what one bot writes: invoke, its outcome,
         invoke, ... (same bot, lifetime, op, target and hot flag in each pair; ops rising within a lifetime and
-        above any seen before in it). Counts its lines into `tally`/`latency` as JournalReader counts. False:
-        not such a chunk, nothing done."""
+        above any seen before in it). Counts its lines into `tally` as JournalReader counts (their latencies:
+        `count_latencies`). False: not such a chunk, nothing done."""
         n = len(lines)
         half = n // 2
         if n == 0 or n % 2:
@@ -415,18 +419,21 @@ class _Vectors:
             self.op[chosen] = ops[last]
             self.micros[chosen] = micros[1::2][last]
             self.latency[chosen] = delays[last]
-            if self.later:
-                for target in chosen.tolist():
-                    self.later.pop(target, None)  # everything before an acknowledged write is history
-            final = dict(zip(chosen.tolist(), last.tolist(), strict=True))
+            for target in chosen[self.has_later[chosen]].tolist():
+                del self.later[target]  # everything before an acknowledged write is history
+            self.has_later[chosen] = False
         else:
-            final = {}
-        for i in np.flatnonzero(cold & (kind == _KIND["info"])).tolist():
-            target = int(targets[i])
-            if i > final.get(target, -1):
+            chosen = last = np.zeros(0, dtype=np.int64)
+        info = np.flatnonzero(cold & (kind == _KIND["info"]))
+        if len(info):
+            self.ok_at[chosen] = last
+            info = info[info > self.ok_at[targets[info]]]  # (one before the chunk's last ok of its target: history)
+            self.ok_at[chosen] = -1
+            for i, target in zip(info.tolist(), targets[info].tolist(), strict=True):
                 later = self.later.setdefault(target, [])
                 if not later or later[-1] != answers[i].value:
                     later.append(answers[i].value)
+            self.has_later[targets[info]] = True
         tally[(bot, "invoke", False)] += half
         counts = np.bincount(kind * 2 + hot, minlength=8).tolist()
         for name, number in _KIND.items():
@@ -435,10 +442,22 @@ class _Vectors:
                     tally[(bot, name, flag)] += counts[number * 2 + flag]
         measured = delays[~np.isnan(delays)]
         if len(measured):
-            unique, many = np.unique(measured, return_counts=True)
-            for delay, count in zip(unique.tolist(), many.tolist(), strict=True):
-                latency[(bot, delay)] += count
+            self._add_delays(bot, *np.unique(measured, return_counts=True))
         return True
+
+    def _add_delays(self, bot: int, delays: np.ndarray, counts: np.ndarray) -> None:
+        if bot in self.delays:
+            before, many = self.delays[bot]
+            delays, at = np.unique(np.concatenate((before, delays)), return_inverse=True)
+            counts = np.bincount(at.ravel(), weights=np.concatenate((many, counts))).astype(np.int64)
+        self.delays[bot] = (delays, counts)
+
+    def count_latencies(self, latency: Counter[tuple[int, float]]) -> None:
+        """Count the latencies summed so far into `latency` (then forget them)."""
+        for bot, (delays, counts) in self.delays.items():
+            for delay, count in zip(delays.tolist(), counts.tolist(), strict=True):
+                latency[(bot, delay)] += count
+        self.delays = {}
 
     def to_fold(self, fold: _Fold) -> None:
         """Hand the state to the general fold (as lines it can read), which goes on from here."""
@@ -460,14 +479,21 @@ class _Vectors:
         writes: dict[Any, Write] = {}  # one tuple per distinct value
         judged = np.flatnonzero(self.acked)
         rows = []
-        for target, bot, op, micros, delay, value in zip(
-                judged.tolist(), (self.owner[judged] - 1).tolist(), self.op[judged].tolist(),
-                self.micros[judged].tolist(), self.latency[judged].tolist(), self.value[judged].tolist(), strict=True):
+        later_of = self.later
+        micros = self.micros[judged]
+        if len(micros) and int(np.abs(micros).max()) < 2**53:  # exact as floats: divided as Python divides ints
+            seconds = (micros / 1_000_000).tolist()
+        else:
+            seconds = [m / 1_000_000 for m in micros.tolist()]
+        for target, bot, op, second, delay, value in zip(
+                judged.tolist(), (self.owner[judged] - 1).tolist(), self.op[judged].tolist(), seconds,
+                self.latency[judged].tolist(), self.value[judged].tolist(), strict=True):
             write = writes.get(value)
             if write is None:
                 write = writes[value] = _write_of(value)
-            later = tuple(writes.get(v) or writes.setdefault(v, _write_of(v)) for v in self.later.get(target, ()))
-            rows.append((target, bot, op, micros / 1_000_000, None if delay != delay else delay, write, later))
+            later = () if target not in later_of else tuple(
+                writes.get(v) or writes.setdefault(v, _write_of(v)) for v in later_of[target])
+            rows.append((target, bot, op, second, None if delay != delay else delay, write, later))
         return rows
 
     def owners(self) -> dict[int, int]:
@@ -497,9 +523,11 @@ class _Fold:
     after: dict[int, list[list[Any]]] = field(default_factory=dict)  # target -> [state, line] after `last`
     vectors: _Vectors | None = field(default_factory=_Vectors)  # the state, while every chunk was the usual
 
-    def general(self) -> None:
-        """From now on fold line by line (a chunk was not the usual): take the state over from the arrays."""
+    def general(self, latency: Counter[tuple[int, float]]) -> None:
+        """From now on fold line by line (a chunk was not the usual): take the state over from the arrays (and
+        count the latencies they summed into `latency`)."""
         if self.vectors is not None:
+            self.vectors.count_latencies(latency)
             self.vectors.to_fold(self)
             self.vectors = None
 
@@ -727,10 +755,10 @@ class JournalReader:
         part.lines += len(lines)
         at = 0
         if fold is not None and fold.vectors is not None:
-            if micros is not None and fold.vectors.feed(fold, lines, micros, part.tally, part.latency):
+            if micros is not None and fold.vectors.feed(fold, lines, micros, part.tally):
                 at = len(lines)
             else:
-                fold.general()
+                fold.general(part.latency)
         while fold is not None and at < len(lines):
             at += fold.feed_pairs(lines[at:] if at else lines, part.tally, part.latency)
             if at < len(lines):  # one line out of the usual pattern: the general fold takes it
@@ -757,6 +785,8 @@ class JournalReader:
     def finish(self) -> JournalPart:
         part, fold = self.part, self._fold
         if fold is not None:
+            if fold.vectors is not None:
+                fold.vectors.count_latencies(part.latency)
             part.rows = [row for row in fold.rows(self.parse) if row[0] not in fold.hot and row[0] not in fold.multi]
             owners = fold.owner if fold.vectors is None else fold.vectors.owners()
             acknowledged = fold.last.keys() if fold.vectors is None else fold.vectors.acknowledged()
@@ -801,7 +831,8 @@ def merge(parts: Sequence[JournalPart]) -> JournalDigest | None:
     for part in parts:
         for target, bots in part.multi.items():
             multi.setdefault(target, set()).update(bots)
-    if len(parts) > 1:
+    if len(parts) > 1 and not _disjoint([{row[0] for row in part.rows} | part.never_ok.keys() | part.multi.keys()
+                                         for part in parts]):  # (the usual: each bot's targets its own)
         owner: dict[int, tuple[int, int]] = {}
         for index, part in enumerate(parts):
             for target, bot in [*((row[0], row[1]) for row in part.rows), *part.never_ok.items(),
@@ -811,12 +842,21 @@ def merge(parts: Sequence[JournalPart]) -> JournalDigest | None:
                     if first[0] == bot or target in part.multi:
                         return None  # one bot's target in two parts: its order spans them
                     multi.setdefault(target, set()).update((first[0], bot))
-    judged = {row[0]: TargetWrites(*row) for part in parts for row in part.rows
+    judged = {row[0]: TargetWrites._make(row) for part in parts for row in part.rows
               if row[0] not in hot and row[0] not in multi}
     never_ok = frozenset(t for part in parts for t in part.never_ok if t not in hot and t not in multi)
     return _digest(parts, WrittenTargets(judged=judged, hot=frozenset(hot), never_ok=never_ok,
                                          multi_writer={t: tuple(sorted(b)) for t, b in multi.items()
                                                        if t not in hot}))
+
+
+def _disjoint(sets: list[set[int]]) -> bool:
+    seen: set[int] = set()
+    for each in sets:
+        if not seen.isdisjoint(each):
+            return False
+        seen |= each
+    return True
 
 
 def _digest(parts: Sequence[JournalPart], targets: WrittenTargets) -> JournalDigest:
@@ -869,8 +909,11 @@ class JournalJob:
 
     @classmethod
     def start(cls, paths: Sequence[Path], comment_targets: Collection[int] | None = None,
-              seal: SealLimits | None = None, workers: int | None = None, min_bytes: int = 16 << 20) -> JournalJob:
-        """Start reading `paths` (in bot order). `seal`: the journals to measure for the seal check, and how far."""
+              seal: SealLimits | None = None, workers: int | None = None, min_bytes: int = 16 << 20,
+              alongside_bytes: int = 0) -> JournalJob:
+        """Start reading `paths` (in bot order). `seal`: the journals to measure for the seal check, and how far.
+        `alongside_bytes`: how much the caller reads itself meanwhile (then one forked reader when the journals
+        are no bigger: a second would only take a core from the caller, whose reading is the longer)."""
         job = cls(list(paths), comment_targets, dict(seal or {}))
         sizes = {p: p.stat().st_size for p in job.paths}
         count = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -878,6 +921,8 @@ class JournalJob:
                 or threading.active_count() > 1):  # forking a process that runs threads is not safe
             job._groups = [job.paths]
             return job
+        if sum(sizes.values()) <= alongside_bytes:
+            count = 1
         groups: list[list[Path]] = [[] for _ in range(min(count, len(job.paths)))]
         loads = [0] * len(groups)
         for path in sorted(job.paths, key=lambda p: -sizes[p]):  # biggest first, onto the lightest group
