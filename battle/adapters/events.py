@@ -169,6 +169,11 @@ def canonical_name(record: Mapping[str, Any]) -> str:
     name = str(record.get("event"))
     if RAW_FIELD in record:
         return name
+    return legacy_name(name)
+
+
+def legacy_name(name: str) -> str:
+    """Battle's name for an event name of a line written before the vocabulary (a line without `raw`)."""
     return _legacy_names().get(name, name)
 
 

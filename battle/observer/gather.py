@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from battle.adapters.events import canonical_name
+from battle.adapters.events import RAW_FIELD, canonical_name, legacy_name
 from battle.chaos.kinds import NO_EFFECTS, effects_of
 from battle.chaos.ledger import read_ledger
 from battle.common.gcpause import no_gc
@@ -370,6 +370,8 @@ def _events_decoded(path: Path, lines: list[dict[str, msgspec.Raw]], raw: Any, k
     pushed: dict[int, list[tuple[float, Write]]] = {}
     for i, (shape, row, line, stamp) in enumerate(zip(of_line, rows, lines, times, strict=True)):
         event = None if shape.event is None else row[shape.event]
+        if type(event) is str and not shape.named:
+            event = legacy_name(event)
         if (stamp is not None and type(event) is str and (shape.source is None or row[shape.source] != "docker")
                 and (not shape.applied or (event == PUSH_EVENT and not keep_applied))):
             # the usual tool event: what _event makes of it, without a record per line
@@ -412,6 +414,7 @@ class _Shape:
     fields: tuple[str, ...]  # the keys of ToolEvent.fields
     field_values: Callable[[Sequence[Any]], tuple[Any, ...]]  # their values, out of the line's decoded ones
     applied: bool  # whether the line has appliedItems
+    named: bool  # whether the line holds battle's event name (it has `raw`), else the reference system's
 
     @classmethod
     def of(cls, line_keys: tuple[str, ...]) -> _Shape:
@@ -423,7 +426,7 @@ class _Shape:
 
         return cls(keys=keys, raw_values=_getter(keys), ts=where("ts"), event=where("event"), source=where("source"),
                    fields=tuple(keys[i] for i in fields), field_values=_getter(fields),
-                   applied=APPLIED_FIELD in line_keys)
+                   applied=APPLIED_FIELD in line_keys, named=RAW_FIELD in line_keys)
 
 
 def _getter(items: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
