@@ -217,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     morning.add_argument("run_dirs", nargs="+")
     morning.add_argument("--out", default="morning.html")
     morning.set_defaults(func=cmd_morning)
+    from battle.probe.command import add_probe_command
     from battle.services import add_service_commands
+
+    add_probe_command(sub)
 
     add_service_commands(sub)
     return parser

@@ -39,7 +39,8 @@ class Proc:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.name = name
         self.events: list[dict[str, Any]] = []
-        self._log = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed by the reader thread
+        # Line-buffered: a follower of the log (battle probe --tool-log) sees each event as it is written.
+        self._log = open(log, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by the reader thread
         self.proc = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, bufsize=1)
         threading.Thread(target=self._read, daemon=True).start()

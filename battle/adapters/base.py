@@ -184,6 +184,9 @@ class SutAdapter(ABC):
     """
 
     name: str = "unnamed"
+    # A tool without a PLC says False: the probe then expects no PLC events, and `tag_expectations` may
+    # raise AdapterError (a run's PLC checks, I3, need a PLC and so a scenario with PLC gates cannot run).
+    has_plc: bool = True
 
     def __init__(self, endpoints: SutEndpoints) -> None:
         self.endpoints = endpoints
