@@ -113,6 +113,16 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
             options.progress(f"stack stopped: {stopped}")
 
 
+def _plc_hooks(stack: LocalStack) -> dict[str, Any]:
+    """The observer's PLC read-back (I3): none when the adapter has no PLC."""
+    if stack.plc_port is None:
+        return {"plc_checker": None, "expected_flags": {}}
+    tags = stack.adapter.tag_expectations(stack.seed_dir)
+    host, port = stack.plc_host, stack.plc_port
+    return {"plc_checker": lambda: PlcReader(host, port, timeout=5.0, types=tags.types),
+            "expected_flags": dict(tags.expected)}
+
+
 def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile,
                     options: LocalRunOptions) -> Verdict:
     run_dir = stack.run_dir
@@ -128,8 +138,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
     deadman = DeadmanSwitch(file_beat(heartbeat_path(run_dir)), float(config.value("DEADMAN_S")))
     runner = PlanRunner(plan, driver, proxy, ledger, deadman=deadman)
-    tags = adapter.tag_expectations(stack.seed_dir)
     manager = stack.manager
+    sut_services = tuple(s.name for s in stack.services)  # without a PLC there is no plc-sim to watch
     observer = Observer(
         ObserverSettings(run_dir=run_dir, soak_start=soak_start, soak_end=soak_end,
                          warmup_s=float(limits["WARMUP_S"]), settle_max_s=float(limits["SETTLE_MAX_S"]),
@@ -137,13 +147,12 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
                          restore_max_s=float(limits["RESTORE_MAX_S"]), writers=writers),
         ObserverHooks(
             adapter=adapter,
-            memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in ("tool", "cloud", "plc-sim")}),
+            memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in sut_services}),
             cost_source=ProcessCostSource(lambda: {name: manager.pid(name) for name in manager.services()}),
             calm=lambda: runner.calm().to_json(),
-            plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=tags.types),
-            expected_flags=dict(tags.expected),
+            **_plc_hooks(stack),
             event_logs=((manager.log_path("tool"), "tool"),),
-            event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim"),
+            event_streams=(LocalRestartPolicy(manager, sut_services,
                                               on_restart=runner.on_target_started),),
             progress=options.progress,
         ),
