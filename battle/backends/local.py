@@ -2,7 +2,7 @@
 
 Order: validate (done by the caller) → plan and gates (an infeasible gate is demoted and said, or
 refused with STRICT_GATES before the run dir exists) → fresh run dir, plan, manifest → seed and
-start the stack → observer, crew, mutator, chaos plan → soak → quiesce, calm,
+start the stack → probe what the gates need (a failed capability: error verdict, no soak) → observer, crew, mutator, chaos plan → soak → quiesce, calm,
 settle, snapshot → judge → stop the stack. Whatever fails half-way, a
 verdict.json is written (error) and the stack is stopped.
 """
@@ -38,6 +38,7 @@ from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
 from battle.observer.cost import ProcessCostSource
 from battle.observer.memory import PsutilSource
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
+from battle.probe.before_soak import PROBE_FILE, probe_before_soak
 from battle.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,15 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         took = start_local_stack(stack)
         manifest.update(startup=took)
         options.progress(f"stack healthy: {took}")
+        probed = probe_before_soak(stack.adapter, stack.manager.log_path("tool"), decision.gates, run_dir,
+                                   config.seed)
+        manifest.update(probe=probed.to_manifest())
+        refusal = probed.refusal(decision.gates)
+        options.progress(f"probe: {refusal or f'ok in {probed.seconds} s ({PROBE_FILE})'}")
+        if refusal is not None:  # the gates could only fail: stop before spending the soak
+            manifest.data["errors"].append(refusal)
+            manifest.save()
+            return error_verdict(run_dir, refusal, manifest.data)
         return _soak_and_judge(config, stack, manifest, options)
     except Exception as exc:  # RunInterrupted (SIGTERM/SIGINT) included: the run ends with an error verdict
         reason = f"harness error: {type(exc).__name__}: {exc}"
