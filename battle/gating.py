@@ -7,9 +7,12 @@ registered here by id. What a fault does comes from the fault kinds' declared ef
 
 The decision (`GateDecision`, built once per process by `decide`) holds the final gate ids, the
 demoted ones with their reason and cause (`scenario`: the catalogue's `report:` mapping;
-`infeasible`: this soak cannot produce the evidence) and every invariant's feasibility. A demoted
+`infeasible`: this soak cannot produce the evidence; `adapter`: the system under test has no part the
+invariant is about, e.g. no PLC) and every invariant's feasibility. A demoted
 gate is simply role `report`; the verdict logic stays in battle/verdict.py. With STRICT_GATES on,
-an infeasible gate is a configuration error instead (exit 2 before anything starts). Nothing is
+an infeasible gate is a configuration error instead (exit 2 before anything starts); a gate the adapter
+rules out is not (no knob could make it judgeable). A planned fault on a PLC target is refused (exit 2,
+naming the kind and its knob) when the adapter has no PLC. Nothing is
 demoted silently: callers print `decision.lines()`, and the manifest and verdict record it.
 """
 
@@ -20,13 +23,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from battle.chaos.kinds import NO_EFFECTS, Effects, effects_of, registered
+from battle.adapters.registry import choose_adapter
+from battle.chaos.kinds import NO_EFFECTS, Effects, effects_of, plc_targets, registered
 from battle.chaos.plan import Plan, PlannedFault, generate_plan
 from battle.config import ConfigError, RunConfig, format_number
 from battle.invariants import all_specs
 from battle.verdict import demotion_line
 
-CAUSES = ("scenario", "infeasible")
+CAUSES = ("scenario", "infeasible", "adapter")
 TOOL = "tool"
 _STRICT_HINT = ("set STRICT_GATES=0 to run with these gates demoted to report, or change the knobs their reasons "
                 "name (feasibility rules: docs/invariants.md)")
@@ -48,7 +52,7 @@ class Feasibility:
 class Demotion:
     id: str
     reason: str
-    cause: str  # scenario | infeasible
+    cause: str  # scenario | infeasible | adapter
 
     def __post_init__(self) -> None:
         if self.cause not in CAUSES:
@@ -167,8 +171,28 @@ def _tag_reset_knobs() -> list[str]:
     return sorted(knobs)
 
 
+def adapter_without_plc(config: RunConfig) -> str | None:
+    """The adapter's name when it declares no PLC (`has_plc = False`), else None."""
+    adapter_class = choose_adapter(str(config.value("SUT_ADAPTER"))).adapter_class
+    return None if adapter_class.has_plc else adapter_class.name
+
+
+def _no_plc_reason(name: str) -> str:
+    return f"the adapter {name!r} has no PLC (has_plc = False)"
+
+
+# Rules the adapter decides alone: the system lacks what the invariant is about. Not subject to STRICT_GATES.
+ADAPTER_RULES: dict[str, Callable[[RunConfig], str | None]] = {
+    "I3": lambda config: (None if (name := adapter_without_plc(config)) is None
+                          else f"{_no_plc_reason(name)}: no tags to restore"),
+}
+
+
 @rule("I3")
 def _restore(config: RunConfig, plan: Plan) -> tuple[bool, str]:
+    ruled_out = ADAPTER_RULES["I3"](config)
+    if ruled_out is not None:
+        return False, ruled_out
     resets = [f for f in plan.faults if _effects(f).resets_tags]
     if resets:
         return True, (f"{len(resets)} planned fault{'s' if len(resets) != 1 else ''} reset the PLC's tags "
@@ -191,6 +215,10 @@ def _single_writers(config: RunConfig, plan: Plan) -> tuple[bool, str]:
 
 @rule("I5")
 def _stability(config: RunConfig, plan: Plan) -> tuple[bool, str]:
+    name = adapter_without_plc(config)
+    if name is not None:
+        return True, (f"judged on server starts and OOM kills over the whole run; its PLC part is not: "
+                      f"{_no_plc_reason(name)}, so no PLC disconnect can be counted")
     return True, "always judgeable: server starts, PLC disconnects and OOM kills are counted over the whole run"
 
 
@@ -232,7 +260,10 @@ def decide(config: RunConfig, plan: Plan) -> GateDecision:
     feasible = feasibility(config, plan)
     demoted: dict[str, Demotion] = {}
     for rid, check in feasible.items():
-        if rid in config.report_only:
+        ruled_out = ADAPTER_RULES[rid](config) if rid in ADAPTER_RULES else None
+        if ruled_out is not None:
+            demoted[rid] = Demotion(rid, ruled_out, "adapter")
+        elif rid in config.report_only:
             demoted[rid] = Demotion(rid, config.report_only[rid], "scenario")
         elif not check.feasible:
             demoted[rid] = Demotion(rid, check.reason, "infeasible")
@@ -244,7 +275,28 @@ def decide(config: RunConfig, plan: Plan) -> GateDecision:
     return GateDecision(gates, MappingProxyType(demoted), MappingProxyType(feasible))
 
 
+def refuse_impossible_faults(config: RunConfig, plan: Plan) -> None:
+    """A plan that hits a PLC the adapter does not have cannot run: ConfigError naming each kind and the knob
+    that planned it. Refused rather than left out, so a run never claims to have survived faults it skipped."""
+    name = adapter_without_plc(config)
+    if name is None:
+        return
+    targets = plc_targets()
+    planned: dict[tuple[str, str, str], int] = {}
+    for fault in plan.faults:
+        if fault.target in targets:
+            key = (fault.family, fault.kind, fault.target)
+            planned[key] = planned.get(key, 0) + 1
+    if planned:
+        raise ConfigError([f"{knob} plans {count} {kind} fault{'s' if count != 1 else ''} on {target}, but "
+                           f"{_no_plc_reason(name)}" for (knob, kind, target), count in sorted(planned.items())],
+                          hint=f"turn those knobs off for this adapter; faults on {', '.join(sorted(targets))} "
+                               "need a system with a PLC (docs/adapters.md)")
+
+
 def plan_and_gates(config: RunConfig) -> tuple[Plan, GateDecision]:
-    """What every entry point computes before anything starts: the seeded plan, then the gates."""
+    """What every entry point computes before anything starts: the seeded plan (refused if it hits a part the
+    system does not have), then the gates."""
     plan = generate_plan(config)
+    refuse_impossible_faults(config, plan)
     return plan, decide(config, plan)

@@ -109,7 +109,7 @@ def _demoted(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 def demotion_line(gate_id: str, reason: str, cause: str = "infeasible") -> str:
     """The one wording of a demotion (battle/gating.py), wherever it is printed."""
-    by = " by the scenario" if cause == "scenario" else ""
+    by = {"scenario": " by the scenario", "adapter": " by the adapter"}.get(cause, "")
     return f"gate {gate_id} demoted to report{by}: {reason}"
 
 

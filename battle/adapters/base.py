@@ -184,8 +184,8 @@ class SutAdapter(ABC):
     """
 
     name: str = "unnamed"
-    # A tool without a PLC says False: the probe then expects no PLC events, and `tag_expectations` may
-    # raise AdapterError (a run's PLC checks, I3, need a PLC and so a scenario with PLC gates cannot run).
+    # A tool without a PLC says False: the probe then expects no PLC events, `tag_expectations` may raise
+    # AdapterError, the local backend starts no plc-sim, I3 is demoted and faults on a PLC target are refused.
     has_plc: bool = True
 
     def __init__(self, endpoints: SutEndpoints) -> None:
@@ -251,7 +251,8 @@ class SutAdapter(ABC):
     @classmethod
     @abstractmethod
     def local_services(cls, context: LaunchContext) -> Sequence[LocalService]:
-        """The processes the local backend starts, in dependency order (the PLC simulator included)."""
+        """The processes the local backend starts, in dependency order (the PLC simulator included, when
+        `has_plc`)."""
 
     @classmethod
     def local_setup(cls, context: LaunchContext) -> Sequence[tuple[str, ...]]:

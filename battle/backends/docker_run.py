@@ -338,8 +338,8 @@ class DockerObserverRun:
 
     def _observer(self, soak_start: float) -> Observer:
         limits = self.config.limits()
-        tags = self.adapter.tag_expectations(self.stack.seed_dir)
         stack = self.stack
+        tags = self.adapter.tag_expectations(stack.seed_dir) if self.adapter.has_plc else None
         counter = JournalCounter(self.run_dir)
         return Observer(
             ObserverSettings(run_dir=self.run_dir, soak_start=soak_start,
@@ -351,8 +351,10 @@ class DockerObserverRun:
                 adapter=self.adapter,
                 memory_source=NoMemorySource(),
                 calm=self.chaos.calm,
-                plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=tags.types),
-                expected_flags=dict(tags.expected),
+                # without a PLC (has_plc = False) nothing is read back
+                plc_checker=None if tags is None else (
+                    lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=tags.types)),
+                expected_flags={} if tags is None else dict(tags.expected),
                 event_logs=((self.run_dir / "logs" / "tool.log", "tool"),),
                 event_streams=(docker_events_stream(self.run_dir / "docker-events.jsonl"),),
                 progress=lambda line: self.progress(f"progress: {line} | {counter.describe()}"),

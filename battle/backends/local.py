@@ -2,7 +2,7 @@
 
 Order: validate (done by the caller) → plan and gates (an infeasible gate is demoted and said, or
 refused with STRICT_GATES before the run dir exists) → fresh run dir, plan, manifest → seed and
-start the stack → observer, crew, mutator, chaos plan → soak → quiesce, calm,
+start the stack → probe what the gates need (a failed capability: error verdict, no soak) → observer, crew, mutator, chaos plan → soak → quiesce, calm,
 settle, snapshot → judge → stop the stack. Whatever fails half-way, a
 verdict.json is written (error) and the stack is stopped.
 """
@@ -38,6 +38,7 @@ from battle.mutator.mutator import Mutator, MutatorSettings, mutator_enabled
 from battle.observer.cost import ProcessCostSource
 from battle.observer.memory import PsutilSource
 from battle.observer.run import Observer, ObserverHooks, ObserverSettings
+from battle.probe.before_soak import PROBE_FILE, probe_before_soak
 from battle.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,15 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         took = start_local_stack(stack)
         manifest.update(startup=took)
         options.progress(f"stack healthy: {took}")
+        probed = probe_before_soak(stack.adapter, stack.manager.log_path("tool"), decision.gates, run_dir,
+                                   config.seed)
+        manifest.update(probe=probed.to_manifest())
+        refusal = probed.refusal(decision.gates)
+        options.progress(f"probe: {refusal or f'ok in {probed.seconds} s ({PROBE_FILE})'}")
+        if refusal is not None:  # the gates could only fail: stop before spending the soak
+            manifest.data["errors"].append(refusal)
+            manifest.save()
+            return error_verdict(run_dir, refusal, manifest.data)
         return _soak_and_judge(config, stack, manifest, options)
     except Exception as exc:  # RunInterrupted (SIGTERM/SIGINT) included: the run ends with an error verdict
         reason = f"harness error: {type(exc).__name__}: {exc}"
@@ -111,6 +121,16 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         if stack is not None:
             stopped = stack.manager.stop_all()
             options.progress(f"stack stopped: {stopped}")
+
+
+def _plc_hooks(stack: LocalStack) -> dict[str, Any]:
+    """The observer's PLC read-back (I3): none when the adapter has no PLC."""
+    if stack.plc_port is None:
+        return {"plc_checker": None, "expected_flags": {}}
+    tags = stack.adapter.tag_expectations(stack.seed_dir)
+    host, port = stack.plc_host, stack.plc_port
+    return {"plc_checker": lambda: PlcReader(host, port, timeout=5.0, types=tags.types),
+            "expected_flags": dict(tags.expected)}
 
 
 def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile,
@@ -128,8 +148,8 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
     plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
     deadman = DeadmanSwitch(file_beat(heartbeat_path(run_dir)), float(config.value("DEADMAN_S")))
     runner = PlanRunner(plan, driver, proxy, ledger, deadman=deadman)
-    tags = adapter.tag_expectations(stack.seed_dir)
     manager = stack.manager
+    sut_services = tuple(s.name for s in stack.services)  # without a PLC there is no plc-sim to watch
     observer = Observer(
         ObserverSettings(run_dir=run_dir, soak_start=soak_start, soak_end=soak_end,
                          warmup_s=float(limits["WARMUP_S"]), settle_max_s=float(limits["SETTLE_MAX_S"]),
@@ -137,13 +157,12 @@ def _soak_and_judge(config: RunConfig, stack: LocalStack, manifest: ManifestFile
                          restore_max_s=float(limits["RESTORE_MAX_S"]), writers=writers),
         ObserverHooks(
             adapter=adapter,
-            memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in ("tool", "cloud", "plc-sim")}),
+            memory_source=PsutilSource(lambda: {name: manager.pid(name) for name in sut_services}),
             cost_source=ProcessCostSource(lambda: {name: manager.pid(name) for name in manager.services()}),
             calm=lambda: runner.calm().to_json(),
-            plc_checker=lambda: PlcReader(stack.plc_host, stack.plc_port, timeout=5.0, types=tags.types),
-            expected_flags=dict(tags.expected),
+            **_plc_hooks(stack),
             event_logs=((manager.log_path("tool"), "tool"),),
-            event_streams=(LocalRestartPolicy(manager, ("tool", "cloud", "plc-sim"),
+            event_streams=(LocalRestartPolicy(manager, sut_services,
                                               on_restart=runner.on_target_started),),
             progress=options.progress,
         ),

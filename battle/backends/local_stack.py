@@ -58,7 +58,7 @@ class LocalStack:
     cloud_url: str
     proxy_control_url: str
     plc_host: str
-    plc_port: int
+    plc_port: int | None  # None: the adapter has no PLC (has_plc = False), so nothing reads one
     api_key: str
     chaos_token: str
     plc_delay_file: Path
@@ -85,6 +85,11 @@ def run_setup(commands: Sequence[Sequence[str]], timeout_s: float = 300.0) -> No
                              f"{done.stderr.strip()[-500:]}")
 
 
+def required_services(has_plc: bool) -> tuple[str, ...]:
+    """The service names the local backend needs from an adapter: a PLC simulator only for a system with a PLC."""
+    return ("cloud", "tool", "plc-sim") if has_plc else ("cloud", "tool")
+
+
 def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.executable) -> LocalStack:
     adapter_class = choose_adapter(str(config.value("SUT_ADAPTER"))).adapter_class
     seed_dir = run_dir / "seed"
@@ -99,10 +104,12 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
                             tool_cloud_url=proxy_url, cloud_api_key=api_key, knobs_env=config.to_env(),
                             plc_delay_file=delay_file)
     services = tuple(adapter_class.local_services(context))
-    missing = {"cloud", "tool", "plc-sim"} - {service.name for service in services}
+    needed = required_services(adapter_class.has_plc)
+    missing = set(needed) - {service.name for service in services}
     if missing:
         raise StackError(f"the adapter {adapter_class.__name__} launches no {', '.join(sorted(missing))} service; "
-                         "the local backend needs a cloud, a tool and a plc-sim (the names chaos targets)")
+                         f"the local backend needs {', '.join(needed)} (the names chaos targets)"
+                         + ("" if adapter_class.has_plc else "; it has no PLC (has_plc = False), so no plc-sim"))
     run_setup(adapter_class.local_setup(context))  # after the adapter's launch is known to be usable
     cloud_url = f"http://{host}:{ports['cloud']}"
     proxy = ServiceSpec("cloud-proxy", [python, "-m", "battle.chaos.proxy"], env={
@@ -120,7 +127,8 @@ def build_local_stack(config: RunConfig, run_dir: Path, python: str = sys.execut
     return LocalStack(run_dir=run_dir, manager=manager,
                       adapter=adapter_class(SutEndpoints(tool_url, cloud_url, api_key)), services=services,
                       ports=ports, host=host, tool_url=tool_url, cloud_url=cloud_url,
-                      proxy_control_url=proxy_control_url, plc_host=host, plc_port=ports["plc-sim"], api_key=api_key,
+                      proxy_control_url=proxy_control_url, plc_host=host,
+                      plc_port=ports["plc-sim"] if adapter_class.has_plc else None, api_key=api_key,
                       chaos_token=token, plc_delay_file=delay_file, seed_dir=seed_dir)
 
 

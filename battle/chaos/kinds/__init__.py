@@ -21,6 +21,7 @@ from .base import (
     effects_of,
     get_kind,
     kinds,
+    plc_targets,
     register,
     registered,
     unregister,
@@ -33,6 +34,6 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
 
 __all__ = [
     "NO_EFFECTS", "AttritionRole", "Effects", "FaultKind", "Flap", "KindDeclarationError", "Storm",
-    "check_declaration", "effects_of", "get_kind", "kinds", "register", "registered", "unregister",
+    "check_declaration", "effects_of", "get_kind", "kinds", "plc_targets", "register", "registered", "unregister",
     "validate_fault",
 ]

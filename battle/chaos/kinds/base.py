@@ -197,6 +197,13 @@ def registered() -> tuple[FaultKind, ...]:
     return tuple(_REGISTRY[name] for name in kinds())
 
 
+def plc_targets() -> frozenset[str]:
+    """The targets that are a PLC: those on which some kind declares that it resets the tags (only a PLC
+    has tags). A system without a PLC has none of them, so every fault on one is impossible there."""
+    return frozenset(target for kind in registered() for target, effects in kind.effects.items()
+                     if effects.resets_tags)
+
+
 def get_kind(name: str) -> FaultKind:
     try:
         return _REGISTRY[name]
