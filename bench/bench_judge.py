@@ -35,7 +35,7 @@ sys.path.insert(0, str(BENCH))
 import gen_run_dir  # noqa: E402
 import psutil  # noqa: E402
 
-GENERATOR_VERSION = 1  # bump when gen_run_dir's output changes, so cached run dirs are rebuilt
+GENERATOR_VERSION = 2  # bump when gen_run_dir's output changes, so cached run dirs are rebuilt
 
 
 def run_dir_for(cache: Path, ops: int, targets: int, bots: int, hours: float, seed: int = 1) -> Path:

@@ -43,8 +43,8 @@ STARTUP_MS = 3_998  # startedAt -> soakStart
 HOT_SET_SIZE = 16
 HOT_FRACTION = 0.1
 SERVICES = (("tool", 42.0), ("cloud", 36.4), ("plc-sim", 28.7))
-_JOURNAL = ('{{"action":"mark","bot":{bot},"error":{error},"hot":{hot},"latencyMs":{latency},'
-            '"lifetime":"{lifetime}","mono":{mono!r},"op":{op},"schema":1,"status":{status},"target":{target},'
+_JOURNAL = ('{{"action":"mark","bot":{bot},"error":{error},"hot":{hot},"kind":"io","latencyMs":{latency},'
+            '"lifetime":"{lifetime}","mono":{mono!r},"op":{op},"schema":2,"status":{status},"target":{target},'
             '"ts":"{ts}","type":"{type}","value":{{"comments":{comments},"currentUser":"bot{bot}",'
             '"result":"{result}"}}}}\n')
 

@@ -69,7 +69,7 @@ def run_crew(settings: CrewSettings, adapter: SutAdapter) -> dict[int, BotStats]
                                    think_min_ms=settings.think_min_ms, think_max_ms=settings.think_max_ms,
                                    hot_fraction=settings.hot_fraction)
         bot = Bot(bot_settings, kind, assign(targets, index, settings.bots, hot_ids),
-                  OpJournal(journal_path(settings.run_dir, index), index), connect(bot_settings), should_stop)
+                  OpJournal(journal_path(settings.run_dir, index), index, kind.name), connect(bot_settings), should_stop)
         thread = threading.Thread(target=lambda b=bot, i=index: stats.__setitem__(
             i, b.run(ack_path(settings.run_dir, f"bot{i}"))), name=f"bot{index}", daemon=True)
         threads.append(thread)

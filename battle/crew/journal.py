@@ -15,7 +15,10 @@ from typing import Any
 from battle.common.jsonl import JsonlWriter
 from battle.common.timefmt import IsoStamper
 
-JOURNAL_SCHEMA = 1
+JOURNAL_SCHEMA = 2  # 2: every line names its record kind (`kind`)
+LEGACY_SCHEMA = 1  # lines without `kind`: written when the only kind was the IO
+LEGACY_KIND = "io"  # the kind a schema-1 line is read as
+READABLE_SCHEMAS = frozenset({LEGACY_SCHEMA, JOURNAL_SCHEMA})
 OUTCOMES = ("ok", "fail", "info")
 
 
@@ -28,12 +31,14 @@ class OpJournal:
         self,
         path: Path,
         bot: int,
+        record_kind: str,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
         lifetime: str | None = None,
     ) -> None:
         self._writer = JsonlWriter(path)
         self._bot = bot
+        self._record_kind = record_kind  # a bot writes one kind: the name the adapter declared it under
         # A restarted writer counts ops from 1 again: (bot, lifetime, op) names an op, never (bot, op).
         self.lifetime = lifetime or f"{os.getpid()}-{int(wall() * 1000)}"
         self._wall = wall
@@ -43,7 +48,7 @@ class OpJournal:
 
     def _line(self, op: int, kind: str, **fields: Any) -> None:
         record = {"schema": JOURNAL_SCHEMA, "ts": self._stamp(self._wall()), "mono": round(self._mono(), 6),
-                  "bot": self._bot, "lifetime": self.lifetime, "op": op, "type": kind}
+                  "bot": self._bot, "kind": self._record_kind, "lifetime": self.lifetime, "op": op, "type": kind}
         record.update(fields)
         self._writer.write(record)
 

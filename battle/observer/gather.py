@@ -32,7 +32,7 @@ from battle.chaos.ledger import read_ledger
 from battle.common.gcpause import no_gc
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import parse_iso
-from battle.crew.journal import JOURNAL_SCHEMA
+from battle.crew.journal import READABLE_SCHEMAS
 from battle.evidence import (
     DockerEvent,
     Evidence,
@@ -220,7 +220,8 @@ def _journal_problems(journal: JournalFile, problems: Problems) -> None:
     problems.extend(journal.bad_lines)
     problems.extend(journal.bad_ops)
     if journal.schema_broken:
-        problems.fatal(journal.name, f"a line of schema {journal.foreign_schema!r}, expected {JOURNAL_SCHEMA}: "
+        problems.fatal(journal.name, f"a line of schema {journal.foreign_schema!r}, expected "
+                                     f"{' or '.join(map(str, sorted(READABLE_SCHEMAS)))}: "
                                      "written by another version of battle, so its meaning is unknown")
 
 

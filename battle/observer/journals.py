@@ -52,7 +52,7 @@ import numpy as np
 
 from battle.common.jsonl import LineProblem, read_jsonl
 from battle.common.timefmt import IsoParser
-from battle.crew.journal import JOURNAL_SCHEMA
+from battle.crew.journal import JOURNAL_SCHEMA, LEGACY_KIND, LEGACY_SCHEMA, READABLE_SCHEMAS
 from battle.evidence import BotTally, JournalDigest, Op, TargetWrites, Write, WrittenTargets
 from battle.invariants.targets import norm_comments, norm_write, written_targets
 from battle.seal import FileSeal
@@ -81,6 +81,7 @@ class Line(msgspec.Struct, gc=False):
     lifetime: str = ""
     latencyMs: Any = None  # noqa: N815 - the journal's field name
     value: Value | None = None
+    kind: str = LEGACY_KIND  # the record kind written (schema 1 wrote none: the IO)
 
 
 class _Value(msgspec.Struct, gc=False, frozen=True):
@@ -89,6 +90,7 @@ class _Value(msgspec.Struct, gc=False, frozen=True):
 
 
 _Stamp = Annotated[str, msgspec.Meta(min_length=24, max_length=24)]  # 2026-11-22T04:17:20.101Z
+_KindName = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class _Typed(msgspec.Struct, gc=False, kw_only=True):
@@ -98,6 +100,7 @@ class _Typed(msgspec.Struct, gc=False, kw_only=True):
 
     bot: int
     hot: bool = False
+    kind: _KindName | None = None  # None: not written (schema 1: the IO; schema 2: a bad op, found line by line)
     latencyMs: float | None = None  # noqa: N815
     lifetime: str = ""
     op: int
@@ -134,15 +137,22 @@ class JournalFile:
     seal: FileSeal | None = None  # measured on the bytes read (battle.seal.verify then need not read them)
     lines: int = 0  # journal lines read as ops
 
-    def typed(self, lines: list[_Typed]) -> list[_Typed]:
-        """Strictly decoded lines, one per line of the file: cut at another schema; None if a time is not one
-        `iso_utc` writes (then the caller reads the lines one by one)."""
+    def typed(self, lines: list[_Typed]) -> list[_Typed] | None:
+        """Strictly decoded lines, one per line of the file, each with its kind: cut at an unknown schema; None if
+        a schema-2 line names no kind (then the caller reads the lines one by one, which words the problem)."""
         if self.schema_broken:
             return []  # past the break only unreadable lines are listed: these were all readable
-        if set(map(_SCHEMA, lines)) != {JOURNAL_SCHEMA}:
-            stop = next(i for i, line in enumerate(lines) if line.schema != JOURNAL_SCHEMA)
+        schemas = set(map(_SCHEMA, lines))
+        if not schemas <= READABLE_SCHEMAS:
+            stop = next(i for i, line in enumerate(lines) if line.schema not in READABLE_SCHEMAS)
             self.foreign_schema, self.schema_broken = lines[stop].schema, True
             lines = lines[:stop]
+        if LEGACY_SCHEMA in schemas:
+            for line in lines:
+                if line.schema == LEGACY_SCHEMA:
+                    line.kind = LEGACY_KIND
+        if JOURNAL_SCHEMA in schemas and None in set(map(_KIND_NAME, lines)):
+            return None
         return lines
 
     def records(self, records: Iterable[tuple[Any, Any]], parse: IsoParser) -> list[Any]:
@@ -152,16 +162,19 @@ class JournalFile:
             if self.schema_broken:
                 continue  # (the iteration goes on: it lists the unreadable lines)
             if isinstance(record, _Typed):
-                if record.schema != JOURNAL_SCHEMA:
+                if record.schema not in READABLE_SCHEMAS:
                     self.foreign_schema, self.schema_broken = record.schema, True
                     continue
                 try:
                     parse(record.ts)
-                    lines.append(record)
-                    continue
+                    if record.schema == LEGACY_SCHEMA or record.kind is not None:
+                        record.kind = LEGACY_KIND if record.schema == LEGACY_SCHEMA else record.kind
+                        lines.append(record)
+                        continue
                 except ValueError:
-                    record = json.loads(raw)  # the old loader's record: the problem quotes it as it was
-            if record.get("schema") != JOURNAL_SCHEMA:
+                    pass
+                record = json.loads(raw)  # the old loader's record: the problem quotes it as it was
+            if record.get("schema") not in READABLE_SCHEMAS:
                 self.foreign_schema, self.schema_broken = record.get("schema"), True
                 continue
             try:
@@ -194,6 +207,7 @@ class JournalFile:
 
 
 _SCHEMA = attrgetter("schema")
+_KIND_NAME = attrgetter("kind")
 _TS = attrgetter("ts")
 _TYPE = attrgetter("type")
 _LATENCY_MS = attrgetter("latencyMs")
@@ -243,11 +257,11 @@ def stream_journal(path: Path, parse: IsoParser, sink: Callable[[list[Any], np.n
                 lines = None
             if lines is not None and len(lines) == expected:  # one object on each line
                 typed = journal.typed(lines)
-                micros = epoch_micros(list(map(_TS, typed)))
-                if micros is not None:
+                micros = None if typed is None else epoch_micros(list(map(_TS, typed)))
+                if typed is not None and micros is not None:
                     send(typed, micros)
                     continue
-                if journal.schema_broken and len(typed) < len(lines):
+                if journal.schema_broken and (typed is None or len(typed) < len(lines)):
                     journal.foreign_schema, journal.schema_broken = None, False  # (read again below)
             raws = bytes(view[start:end]).split(b"\n")[:expected]
             send(journal.records(journal.by_line(raws, chunk * CHUNK_LINES + 1), parse))
@@ -305,9 +319,16 @@ def _from_record(record: dict[str, Any], parse: IsoParser) -> Line:
     hot = bool(record.get("hot"))
     stamp = record["ts"]
     parse(stamp)
+    record_kind = LEGACY_KIND if record["schema"] == LEGACY_SCHEMA else _kind_name(record["kind"])
     return Line(schema=JOURNAL_SCHEMA, ts=stamp, bot=bot, op=op, type=kind, target=target, hot=hot,
                 lifetime=str(record.get("lifetime") or ""), latencyMs=record.get("latencyMs"),
-                value=Value(result=value.get("result"), comments=value.get("comments")))
+                value=Value(result=value.get("result"), comments=value.get("comments")), kind=record_kind)
+
+
+def _kind_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"kind {value!r} is not a record kind's name")
+    return value
 
 
 # ---------------------------------------------------------------- the fold

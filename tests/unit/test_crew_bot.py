@@ -52,7 +52,7 @@ def make_bot(tmp_path: Path, script, stop_after=None, hot_fraction=0.1, bot=1, b
     clock = FakeClock()
     session = ScriptedConnection(script)
     hot = choose_hot_set(TARGETS, hot_fraction, seed=7)
-    journal = OpJournal(tmp_path / f"journal-bot{bot}.jsonl", bot, wall=lambda: 1.7e9 + clock.now, mono=clock.mono)
+    journal = OpJournal(tmp_path / f"journal-bot{bot}.jsonl", bot, "io", wall=lambda: 1.7e9 + clock.now, mono=clock.mono)
     counter = {"n": 0}
 
     def should_stop():
@@ -111,7 +111,7 @@ def test_bot_journals_invoke_then_exactly_one_outcome_and_acks_on_stop(tmp_path)
     assert ack.exists() and session.closed
     assert all(method == "PUT" and path.startswith("/api/ios/") for method, path, _ in session.calls)
     for record in records:
-        assert record["schema"] == 1 and record["bot"] == 1 and record["ts"].endswith("Z")
+        assert record["schema"] == 2 and record["kind"] == "io" and record["bot"] == 1 and record["ts"].endswith("Z")
         if not record["hot"]:
             assert record["target"] % 4 == 1
         if record["value"]["result"] == "Passed":

@@ -24,7 +24,7 @@ def write_run(run_dir, local_result_for_7="Failed"):
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
     (run_dir / "plan.json").write_text(json.dumps({"schema": 1, "faults": []}))
     clock = {"t": T0 + 1}
-    journal = OpJournal(run_dir / "journal-bot1.jsonl", 1, wall=lambda: clock["t"], mono=lambda: clock["t"])
+    journal = OpJournal(run_dir / "journal-bot1.jsonl", 1, "io", wall=lambda: clock["t"], mono=lambda: clock["t"])
     for value in ("Passed", "Failed"):
         op = journal.invoke("mark", 7, {"result": value, "comments": ""}, hot=False)
         journal.outcome(op, "ok", "mark", 7, {"result": value, "comments": ""}, False, 200, 3.0)

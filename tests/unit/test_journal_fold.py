@@ -32,8 +32,8 @@ def old_load_ops(run_dir: Path, problems: list[str]) -> list[Op]:
         records, bad = read_jsonl(path)
         problems.extend(str(p) for p in bad)
         for record in records:
-            if record.get("schema") != 1:
-                problems.append(f"{path.name}: a line of schema {record.get('schema')!r}, expected 1: written by "
+            if record.get("schema") not in (1, 2):
+                problems.append(f"{path.name}: a line of schema {record.get('schema')!r}, expected 1 or 2: written by "
                                 "another version of battle, so its meaning is unknown")
                 break
             try:
@@ -173,7 +173,7 @@ DAMAGE = [
 def test_damaged_lines_are_read_and_listed_as_the_old_loader_did(tmp_path, monkeypatch, damage, where):
     monkeypatch.setattr(journals, "CHUNK_LINES", 4)
     run = tmp_path / "run"
-    journal = OpJournal(run / "journal-bot0.jsonl", 0, wall=lambda: T0, mono=lambda: 1.0, lifetime="L")
+    journal = OpJournal(run / "journal-bot0.jsonl", 0, "io", wall=lambda: T0, mono=lambda: 1.0, lifetime="L")
     for k in range(6):
         op = journal.invoke("mark", 10 + k % 3, {"result": "Passed", "comments": f"c{k}"}, hot=False)
         journal.outcome(op, "ok" if k % 3 else "info", "mark", 10 + k % 3, {"result": "Passed", "comments": f"c{k}"},
