@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from battle.common.timefmt import iso_utc, parse_iso
+from battle.crew.journal import OpJournal
 from battle.judging import judge_run_dir, run_shape
 from battle.seal import expected_artifacts, verify
 
@@ -36,16 +37,24 @@ def test_the_generated_run_judges_pass_and_seals_clean(generated, tmp_path):
     assert (generated / "report.html").is_file() and (generated / "junit.xml").is_file()
 
 
-def test_journal_lines_are_what_the_crew_writes(generated):
+def crew_line(folder: Path) -> str:
+    """One line as the crew's own journal writer writes it: the generator must write the same keys."""
+    journal = OpJournal(folder / "journal-bot0.jsonl", 0, record_kind="io")
+    journal.invoke("mark", 5, {"result": "Passed", "comments": "", "currentUser": "bot0"}, False)
+    journal.close()
+    return (folder / "journal-bot0.jsonl").read_text().splitlines()[0]
+
+
+def test_journal_lines_are_what_the_crew_writes(generated, tmp_path):
     lines = (generated / "journal-bot1.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 150
+    crew_keys = set(json.loads(crew_line(tmp_path)))
     kinds = set()
     for line in lines:
         record = json.loads(line)
         assert json.dumps(record, sort_keys=True, separators=(",", ":")) == line  # JsonlWriter's form
         assert iso_utc(parse_iso(record["ts"])) == record["ts"]
-        assert set(record) == {"action", "bot", "error", "hot", "latencyMs", "lifetime", "mono", "op", "schema",
-                               "status", "target", "ts", "type", "value"}
+        assert set(record) == crew_keys
         assert record["bot"] == 1 and (record["hot"] or record["target"] % 4 == 1)
         kinds.add(record["type"])
     assert kinds <= {"invoke", "ok", "fail", "info"} and {"invoke", "ok"} <= kinds
