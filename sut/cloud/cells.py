@@ -103,7 +103,7 @@ class CellStore:
             locked = _locked_reason(_columns(tx), row["columnId"])
             if locked:
                 raise RequestError(f"cell {cell_id} is in a read-only column ({locked}); only editable columns change",
-                                   status=409)
+                                   status=403)
             row.update(value=value, version=row["version"] + 1, updatedAt=now)
             tx.execute('UPDATE "SheetCells" SET "value" = ?, "version" = ?, "updatedAt" = ?, "changeSeq" = ?'
                        ' WHERE "id" = ?', [value, row["version"], now, _cursor(tx) + 1, cell_id])
