@@ -9,6 +9,7 @@ an office edit reaches the field and a conflicting write converges. With
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from test_tool_support import (  # noqa: F401 - fixtures are used by name
     tool_seed_dir,
     wait_until,
 )
+
+from battle.adapters.base import SutEndpoints
+from battle.adapters.reference import ReferenceAdapter
 
 
 def seed_cells(seed_dir: Path) -> tuple[list[dict[str, Any]], set[int]]:
@@ -126,3 +130,20 @@ def test_a_conflicting_cell_write_converges_unless_cell_conflict_drop_loses_it(
     assert cloud_cell(cloud, cell["id"])["value"] == "Yes"  # the field's "No" never reaches the cloud
     assert local_cell(tool, cell["id"])["pending"] is None and local_cell(tool, cell["id"])["value"] == "No"
     assert not [e for e in tool.service.named("sync.dropped") if "ioId" in e]
+
+
+def test_the_reference_adapter_drives_cells_and_sees_both_sides_agree(stack) -> None:
+    tool, cloud = stack()
+    adapter = ReferenceAdapter(SutEndpoints(tool.url, cloud.url, API_KEY), with_cells=True)
+    cells = adapter.record_kinds()["cell"]
+    target = cells.list_targets()[3]
+    bot = cells.bot_write(random.Random(1), target, "bot0")
+    answer = tool.session.request(bot.method, tool.url + bot.path, json=dict(bot.body), timeout=10)
+    assert cells.classify_status(answer.status_code) == "ok"
+
+    def agree() -> bool:
+        local = {c["id"]: cells.compared_value(c) for c in cells.local_snapshot()}
+        return local == {c["id"]: cells.compared_value(c) for c in cells.cloud_snapshot()}
+
+    wait_until(agree, timeout=30, what="the tool's and the cloud's cells to agree")
+    assert adapter.queue_state().active == 0
