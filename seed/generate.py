@@ -15,6 +15,7 @@ from seed.errors import SeedError, SeedUsageError
 from seed.layout import Module, build_layout, rack_fault_tags, total_points
 from seed.model import Io, PlcTag, Site, Vfd
 from seed.schema import SUBSYSTEM_ID
+from seed.sheet import SHEET_COLUMNS, sheet_cells, sheet_devices
 from seed.signals import CONVEYORS, conveyor_device, wire_points
 from seed.tagnames import check_tag_names
 from seed.writer import write_site
@@ -107,8 +108,10 @@ def generate_site(seed: int) -> Site:
     layout = build_layout()
     ios = _ios(seed, layout)
     vfds = _vfds(_stream(seed, "vfds"))
+    devices = sheet_devices(_stream(seed, "sheet-devices"), ios)
+    cells = sheet_cells(_stream(seed, "sheet-cells"), devices, SUBSYSTEM_ID)
     site = Site(seed=seed, subsystemId=SUBSYSTEM_ID, ios=tuple(ios), vfds=tuple(vfds),
-                tags=tuple(_tags(ios, vfds, layout)))
+                tags=tuple(_tags(ios, vfds, layout)), sheet_columns=SHEET_COLUMNS, sheet_cells=tuple(cells))
     validate_site(site)
     return site
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from seed.schema import IO_COLUMNS, SCHEMA_VERSION, TAG_KINDS, VFD_COLUMNS
+from seed.schema import CELL_COLUMNS, IO_COLUMNS, SCHEMA_VERSION, SHEET_COLUMN_COLUMNS, TAG_KINDS, VFD_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,49 @@ class Vfd:
 
 
 @dataclass(frozen=True)
+class SheetColumn:
+    """A column of the functional-validation sheet; `lockedReason` says why a read-only one is locked."""
+
+    id: int
+    name: str
+    editable: int
+    lockedReason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {column: getattr(self, column) for column in SHEET_COLUMN_COLUMNS}
+
+    def as_row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, column) for column in SHEET_COLUMN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    """One device x column value of the sheet; an empty cell is NULL (like a Cleared IO result)."""
+
+    id: int
+    subsystemId: int
+    device: str
+    columnId: int
+    value: str | None
+    version: int
+    updatedAt: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {column: getattr(self, column) for column in CELL_COLUMNS}
+
+    def as_row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, column) for column in CELL_COLUMNS)
+
+
+@dataclass(frozen=True)
 class Site:
     seed: int
     subsystemId: int
     ios: tuple[Io, ...]
     vfds: tuple[Vfd, ...]
     tags: tuple[PlcTag, ...]
+    sheet_columns: tuple[SheetColumn, ...] = ()
+    sheet_cells: tuple[SheetCell, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         kinds = Counter(tag.kind for tag in self.tags)
@@ -93,10 +130,14 @@ class Site:
             "by_kind": {kind: kinds.get(kind, 0) for kind in TAG_KINDS},
             "subsystemId": self.subsystemId,
             "seed": self.seed,
+            "sheet_columns": len(self.sheet_columns),
+            "sheet_cells": len(self.sheet_cells),
         }
 
     def cloud_seed(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "subsystemId": self.subsystemId, "ios": [io.as_dict() for io in self.ios]}
+        return {"schema": SCHEMA_VERSION, "subsystemId": self.subsystemId, "ios": [io.as_dict() for io in self.ios],
+                "sheetColumns": [c.as_dict() for c in self.sheet_columns],
+                "sheetCells": [c.as_dict() for c in self.sheet_cells]}
 
     def plc_tags(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "tags": [tag.as_dict() for tag in self.tags]}

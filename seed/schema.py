@@ -53,6 +53,35 @@ CREATE TABLE IF NOT EXISTS PendingSyncs (
     createdAt TEXT,
     updatedAt TEXT
 );
+CREATE TABLE IF NOT EXISTS SheetColumns (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    editable INTEGER NOT NULL CHECK (editable IN (0, 1)),
+    lockedReason TEXT
+);
+CREATE TABLE IF NOT EXISTS SheetCells (
+    id INTEGER PRIMARY KEY,
+    subsystemId INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    columnId INTEGER NOT NULL,
+    value TEXT CHECK (value IS NULL OR value <> ''),
+    version INTEGER NOT NULL DEFAULT 1,
+    updatedAt TEXT
+);
+CREATE INDEX IF NOT EXISTS SheetCellsBySubsystem ON SheetCells (subsystemId);
+CREATE TABLE IF NOT EXISTS PendingCellSyncs (
+    cellId INTEGER PRIMARY KEY,
+    value TEXT,
+    baseVersion INTEGER,
+    attempts INTEGER DEFAULT 0,
+    conflicts INTEGER DEFAULT 0,
+    lastError TEXT,
+    DeadLettered INTEGER DEFAULT 0,
+    parkedReason TEXT,
+    parkedKind TEXT,
+    createdAt TEXT,
+    updatedAt TEXT
+);
 CREATE TABLE IF NOT EXISTS SyncState (
     key TEXT PRIMARY KEY,
     value TEXT
@@ -64,6 +93,10 @@ IO_COLUMNS: tuple[str, ...] = (
     "id", "subsystemId", "name", "description", "tagName",
     "isSpare", "result", "comments", "version", "updatedAt",
 )
+
+# The functional-validation sheet: an empty cell is NULL (the CHECK refuses ''), like a Cleared result.
+SHEET_COLUMN_COLUMNS: tuple[str, ...] = ("id", "name", "editable", "lockedReason")
+CELL_COLUMNS: tuple[str, ...] = ("id", "subsystemId", "device", "columnId", "value", "version", "updatedAt")
 
 VFD_COLUMNS: tuple[str, ...] = (
     "id", "name", "mapTag", "hpTag", "dirTag", "revTag", "map", "hp", "direction", "reverse",

@@ -18,10 +18,12 @@ from typing import Any
 from seed.errors import SeedUsageError
 from seed.model import Site
 from seed.schema import (
+    CELL_COLUMNS,
     CLOUD_SEED_FILE,
     IO_COLUMNS,
     PLC_TAGS_FILE,
     SCHEMA_VERSION,
+    SHEET_COLUMN_COLUMNS,
     SUMMARY_FILE,
     TOOL_DB_FILE,
     TOOL_SCHEMA_SQL,
@@ -75,6 +77,12 @@ def _write_bytes(final: Path, data: bytes) -> None:
     os.replace(tmp, final)
 
 
+def _insert(connection: sqlite3.Connection, table: str, columns: tuple[str, ...],
+            rows: list[tuple[Any, ...]]) -> None:
+    connection.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+
 def write_tool_db(site: Site, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     for stale in (tmp, *(tmp.with_name(tmp.name + s) for s in _SIDE_FILES)):
@@ -95,6 +103,8 @@ def write_tool_db(site: Site, path: Path) -> None:
             f"INSERT INTO Vfds ({', '.join(VFD_COLUMNS)}) VALUES ({', '.join('?' * len(VFD_COLUMNS))})",
             [vfd.as_row() for vfd in site.vfds],
         )
+        _insert(connection, "SheetColumns", SHEET_COLUMN_COLUMNS, [c.as_row() for c in site.sheet_columns])
+        _insert(connection, "SheetCells", CELL_COLUMNS, [c.as_row() for c in site.sheet_cells])
         connection.execute("COMMIT")
         connection.execute("VACUUM")
     finally:

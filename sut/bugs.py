@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 KNOWN_BUGS = ("stall", "leak", "no_restore", "clobber", "drop_429", "crash", "conflict_drop", "parked_gate",
-              "lose_comment")
+              "lose_comment", "cell_conflict_drop")
 
 
 class UnknownBugError(ValueError):

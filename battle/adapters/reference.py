@@ -24,6 +24,7 @@ from battle.adapters.base import (
 )
 from battle.adapters.events import EventVocabulary
 from battle.adapters.plc import TagExpectations, load_tag_expectations
+from battle.adapters.reference_cells import CELL_KIND, CellKind
 from battle.adapters.reference_cloud import CloudEditor, edit_visible
 from battle.adapters.reference_events import REFERENCE_VOCABULARY
 from battle.adapters.reference_http import HttpReader
@@ -33,22 +34,32 @@ from battle.adapters.reference_launch import HEALTH_ROUTE, reference_services, r
 __all__ = ["AdapterError", "ReferenceAdapter"]
 
 QUEUE_ROUTE = "/api/sync/queue"  # tool: {"active", "parked", "parkedRows": [{"ioId", ...}]}
+CELL_QUEUE_ROUTE = "/api/cells/queue"  # tool: the sheet cells' outbox, same shape with cellId
 PLC_TAGS_FILE = "plc_tags.json"  # in the seed directory
 
 
 class ReferenceAdapter(SutAdapter):
     name = "reference"
 
-    def __init__(self, endpoints: SutEndpoints, subsystem_id: int = 38, timeout_s: float = 20.0) -> None:
+    def __init__(self, endpoints: SutEndpoints, subsystem_id: int = 38, timeout_s: float = 20.0,
+                 with_cells: bool = False) -> None:
         super().__init__(endpoints)
+        # Sheet cells are declared (`all_kinds`) but written and judged only when switched on: until the
+        # judges judge every kind, a run with cells would be judged on IOs alone.
+        self.with_cells = with_cells
         self.tool_url = endpoints.tool_url
         self.cloud_url = endpoints.cloud_url
         self.reader = HttpReader(endpoints.cloud_url, endpoints.cloud_api_key, timeout_s)
         self.io = IoKind(endpoints.tool_url, endpoints.cloud_url, self.reader, subsystem_id)
+        self.cell = CellKind(endpoints.tool_url, endpoints.cloud_url, self.reader, subsystem_id)
         self.editor = CloudEditor(endpoints.cloud_url, endpoints.cloud_api_key, subsystem_id, timeout_s)
 
+    def all_kinds(self) -> Mapping[str, RecordKind]:
+        """Every kind the reference tool syncs, switched on or not."""
+        return {IO_KIND: self.io, CELL_KIND: self.cell}
+
     def record_kinds(self) -> Mapping[str, RecordKind]:
-        return {IO_KIND: self.io}
+        return self.all_kinds() if self.with_cells else {IO_KIND: self.io}
 
     def tool_healthy(self) -> bool:
         return self.reader.answers_200(self.tool_health_url())
@@ -60,12 +71,21 @@ class ReferenceAdapter(SutAdapter):
         return f"{self.tool_url}{HEALTH_ROUTE}"
 
     def queue_state(self) -> QueueState:
-        url = f"{self.tool_url}{QUEUE_ROUTE}"
+        ios = self._queue(QUEUE_ROUTE, "ioId")
+        if not self.with_cells:
+            return ios
+        # Settling waits for both outboxes; parked ids stay the IOs' (QueueState has no kind per id yet).
+        cells = self._queue(CELL_QUEUE_ROUTE, "cellId")
+        return QueueState(active=ios.active + cells.active, parked=ios.parked + cells.parked,
+                          parked_ids=ios.parked_ids, parked_rows=ios.parked_rows + cells.parked_rows)
+
+    def _queue(self, route: str, id_field: str) -> QueueState:
+        url = f"{self.tool_url}{route}"
         state = self.reader.get_json(url)
         try:
             rows = tuple(state.get("parkedRows", []))
             return QueueState(active=int(state["active"]), parked=int(state["parked"]),
-                              parked_ids=tuple(int(row["ioId"]) for row in rows), parked_rows=rows)
+                              parked_ids=tuple(int(row[id_field]) for row in rows), parked_rows=rows)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise AdapterError(f"GET {url} answered a queue state without {exc}: {str(state)[:200]}") from exc
 

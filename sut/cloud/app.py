@@ -10,11 +10,13 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .cell_routes import register_cell_routes
+from .cells import CellStore
 from .config import CloudConfig
 from .errors import CursorAhead, RequestError, StoreUnavailable
 from .events import emit
 from .ratelimit import Clock, SlidingWindowLimiter
-from .seeding import read_seed_file
+from .seeding import read_seed_file, read_sheet_seed
 from .store import Store, open_store
 from .validation import parse_int_arg, parse_json_object, parse_new_io, parse_patch, parse_push
 
@@ -38,6 +40,9 @@ def create_app(config: CloudConfig, *, store: Store | None = None, clock: Clock 
         store = open_store(config)
     try:
         seeded = store.load_seed_if_empty(read_seed_file(config.seed_file)) if config.seed_file else 0
+        cells = CellStore(store.backend)
+        if config.seed_file:
+            cells.load_seed_if_empty(*read_sheet_seed(config.seed_file))
     except BaseException:
         if owns_store:
             store.close()
@@ -56,6 +61,7 @@ def create_app(config: CloudConfig, *, store: Store | None = None, clock: Clock 
     _register_guard(app, state)
     _register_sync_routes(app, state.store, config)
     _register_admin_routes(app, state.store)
+    register_cell_routes(app, cells, config)
     _register_error_handlers(app)
     return app
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .cell_schema import CELL_FIELDS, SHEET_COLUMN_FIELDS
 from .errors import SeedError
 from .store import IO_FIELDS
 
@@ -29,6 +30,19 @@ def read_seed_file(path: Path) -> list[dict[str, Any]]:
     for index, io in enumerate(ios):
         _check_io(path, index, io)
     return ios
+
+
+def read_sheet_seed(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seed's functional-validation sheet: (columns, cells); both empty for a seed made before the sheet."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))  # read_seed_file has vetted the file already
+    columns, cells = doc.get("sheetColumns", []), doc.get("sheetCells", [])
+    if not isinstance(columns, list) or not isinstance(cells, list):
+        raise SeedError(f"seed file {path}: sheetColumns and sheetCells must be lists; {_HINT}")
+    for where, rows, fields in (("sheetColumns", columns, SHEET_COLUMN_FIELDS), ("sheetCells", cells, CELL_FIELDS)):
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict) or any(f not in row for f in fields):
+                raise SeedError(f"seed file {path}: {where}[{index}] needs {', '.join(fields)}; {_HINT}")
+    return columns, cells
 
 
 def _check_io(path: Path, index: int, io: Any) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .cell_schema import CELL_SCHEMA_SQL
 from .config import CloudConfig
 from .errors import CursorAhead, NotFound
 
@@ -44,6 +45,7 @@ SCHEMA_SQL = (
         "deleted" INTEGER NOT NULL DEFAULT 0
     )""",
     'CREATE INDEX IF NOT EXISTS "Ios_changeSeq" ON "Ios" ("changeSeq")',
+    *CELL_SCHEMA_SQL,
 )
 
 _SELECT_COLUMNS = ", ".join(f'"{c}"' for c in (*IO_FIELDS, "deleted"))

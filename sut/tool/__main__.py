@@ -13,6 +13,8 @@ from types import FrameType
 import waitress
 
 from sut.tool.app import ToolServices, create_app
+from sut.tool.cell_pull import CellPullWorker
+from sut.tool.cell_push import CellPushWorker
 from sut.tool.config import ToolConfig
 from sut.tool.db import ToolDb
 from sut.tool.errors import ConfigError, ToolError
@@ -71,6 +73,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
     if config.cloud_url:
         supervisor.start(PushWorker(config, db, events))
         supervisor.start(PullWorker(config, db, events))
+        supervisor.start(CellPushWorker(config, db, events))
+        supervisor.start(CellPullWorker(config, db, events))
     if config.plc_host:
         supervisor.start(PlcWorker(config, db, events, plc_status))
     supervisor.start(HealthWorker(db, events, config.health_interval_s, supervisor.error_counts))

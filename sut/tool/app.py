@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 
 from sut.tool import undo
 from sut.tool.audit import AuditTrail, audit_for, progress_by_card
+from sut.tool.cell_routes import register_cell_routes
+from sut.tool.cells import CellSheet
 from sut.tool.config import ToolConfig
 from sut.tool.db import ToolDb
 from sut.tool.errors import BadRequest
@@ -54,6 +56,7 @@ def create_app(config: ToolConfig, services: ToolServices | None = None) -> Flas
     app.json.sort_keys = False  # type: ignore[attr-defined]
     _register_errors(app)
     _register_routes(app, services)
+    register_cell_routes(app, config, CellSheet(services.db))
     return app
 
 
@@ -72,7 +75,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Any, int]:
-        hints = {404: "no such route; see GET /api/health, /api/ios, /api/sync/queue, /api/plc",
+        hints = {404: "no such route; see GET /api/health, /api/ios, /api/cells, /api/sync/queue, /api/plc",
                  405: f"method {request.method} not allowed on {request.path}",
                  413: f"body too large; at most {MAX_BODY_BYTES} bytes accepted"}
         return _error(hints.get(exc.code or 500, exc.description or exc.name), exc.code or 500)

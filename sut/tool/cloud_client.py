@@ -34,25 +34,26 @@ class ItemOutcome:
     """What the cloud said about one pushed item."""
 
     status: str  # applied | conflict | rejected | malformed
-    io_id: int | None
+    record_id: int | None
     version: int | None = None
     reason: str | None = None
 
 
-def classify_item(item: Any) -> ItemOutcome:
+def classify_item(item: Any, id_field: str = "ioId") -> ItemOutcome:
+    """One push result; `id_field` names the record's id in it (ioId for IOs, cellId for sheet cells)."""
     if not isinstance(item, dict):
         return ItemOutcome("malformed", None, reason=f"result is not an object: {item!r:.80}")
-    io_id = item.get("ioId") if isinstance(item.get("ioId"), int) else None
+    record_id = item.get(id_field) if isinstance(item.get(id_field), int) else None
     status = item.get("status")
     version = item.get("version")
     if status in ("applied", "conflict"):
         if not isinstance(version, int):
-            return ItemOutcome("malformed", io_id, reason=f"{status} without an integer version: {item!r:.120}")
-        return ItemOutcome(status, io_id, version=version)
+            return ItemOutcome("malformed", record_id, reason=f"{status} without an integer version: {item!r:.120}")
+        return ItemOutcome(status, record_id, version=version)
     if status == "rejected":
         reason = item.get("reason")
-        return ItemOutcome("rejected", io_id, reason=str(reason) if reason else "rejected without a reason")
-    return ItemOutcome("malformed", io_id, reason=f"unknown status {status!r}")
+        return ItemOutcome("rejected", record_id, reason=str(reason) if reason else "rejected without a reason")
+    return ItemOutcome("malformed", record_id, reason=f"unknown status {status!r}")
 
 
 class CloudClient:
@@ -67,13 +68,26 @@ class CloudClient:
     def close(self) -> None:
         self._session.close()
 
-    def push(self, items: list[dict[str, Any]]) -> list[Any]:
-        body = self._call("POST", "/api/sync/push", what="push", json={"items": items})
+    def push(self, items: list[dict[str, Any]], path: str = "/api/sync/push", what: str = "push") -> list[Any]:
+        body = self._call("POST", path, what=what, json={"items": items})
         results = body.get("results")
         if not isinstance(results, list) or len(results) != len(items):
-            raise CloudCallFailed(f"push: expected {len(items)} results, got {results!r:.120}; the cloud broke"
+            raise CloudCallFailed(f"{what}: expected {len(items)} results, got {results!r:.120}; the cloud broke"
                                   " the one-result-per-item contract", transient=False)
         return results
+
+    def push_cells(self, items: list[dict[str, Any]]) -> list[Any]:
+        return self.push(items, path="/api/cells/push", what="cell push")
+
+    def pull_cells_full(self, subsystem_id: int) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+        """Every cell of the subsystem, the cursor, and the sheet's columns."""
+        body = self._call("GET", "/api/cells/pull", what="full cell pull", params={"subsystemId": subsystem_id})
+        return (*_ios_and_cursor(body, "cells", "full cell pull"), _objects(body.get("columns")))
+
+    def cell_changes(self, subsystem_id: int, since: int) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+        body = self._call("GET", "/api/cells/changes", what="delta cell pull",
+                          params={"subsystemId": subsystem_id, "since": since}, resync_on_409=True)
+        return (*_ios_and_cursor(body, "changes", "delta cell pull"), _objects(body.get("columns")))
 
     def pull_full(self, subsystem_id: int) -> tuple[list[dict[str, Any]], int]:
         body = self._call("GET", "/api/sync/pull", what="full pull", params={"subsystemId": subsystem_id})
@@ -111,3 +125,7 @@ def _ios_and_cursor(body: dict[str, Any], key: str, what: str) -> tuple[list[dic
         raise CloudCallFailed(f"{what}: expected {{{key!r}: [...], 'cursor': int}}, got keys {sorted(body)}",
                               transient=False)
     return [io for io in ios if isinstance(io, dict)], cursor
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sut.tool.backoff import Backoff
 from sut.tool.cloud_client import CloudClient
@@ -24,6 +24,7 @@ from sut.tool.events import EventLog
 
 METADATA_FIELDS = ("name", "description", "tagName", "isSpare")
 FIELD_VALUE_FIELDS = ("result", "comments", "version", "updatedAt")
+T = TypeVar("T")
 
 
 def cursor_key(subsystem_id: int) -> str:
@@ -34,6 +35,24 @@ def pull_gate_open(active: int, parked: int, *, count_parked: bool = False) -> b
     """May a pull run now? `count_parked` is the planted `parked_gate` bug."""
     blocking = active + (parked if count_parked else 0)
     return blocking == 0
+
+
+def fetch_feed(stored_cursor: str | None, full: Callable[[], T], delta: Callable[[int], T]) -> tuple[T, bool]:
+    """A full pull without a cursor (or when the cloud asks for a resync), else the delta since it.
+
+    Returns the answer and whether it was a full pull. CloudCallFailed passes through."""
+    if stored_cursor is None:
+        return full(), True
+    try:
+        return delta(int(stored_cursor)), False
+    except CloudResync:
+        return full(), True
+
+
+def cloud_copy_is_current(local_version: int, cloud_version: int, *, skip_echo: bool = False) -> bool:
+    """A pull fetched before a push landed must not roll a record back: take the cloud's values only
+    when its copy is not older than ours (`skip_echo`: the planted `lose_comment`, see fields_to_apply)."""
+    return cloud_version > local_version if skip_echo else cloud_version >= local_version
 
 
 def normalise_cloud_io(io: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +87,7 @@ def fields_to_apply(local: dict[str, Any], has_outbox_row: bool, cloud: dict[str
     """
     changes = {f: cloud[f] for f in METADATA_FIELDS if local.get(f) != cloud[f]}
     local_version = int(local.get("version") or 0)
-    current = cloud["version"] > local_version if skip_echo else cloud["version"] >= local_version
+    current = cloud_copy_is_current(local_version, cloud["version"], skip_echo=skip_echo)
     take_values = clobber or (not has_outbox_row and current)
     if take_values:
         changes.update({f: cloud[f] for f in FIELD_VALUE_FIELDS
@@ -103,14 +122,10 @@ class PullWorker:
             self._client = self._client_factory()
         subsystem = self._config.subsystem_id
         stored = self._db.sync_state(cursor_key(subsystem))
+        client = self._client
         try:
-            if stored is None:
-                ios, cursor, full = *self._client.pull_full(subsystem), True
-            else:
-                try:
-                    ios, cursor, full = *self._client.changes(subsystem, int(stored)), False
-                except CloudResync:
-                    ios, cursor, full = *self._client.pull_full(subsystem), True
+            (ios, cursor), full = fetch_feed(stored, lambda: client.pull_full(subsystem),
+                                             lambda since: client.changes(subsystem, since))
         except CloudCallFailed as exc:
             self.last_error = str(exc)
             delay = self._backoff.next_delay(exc.retry_after_s)

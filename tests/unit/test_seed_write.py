@@ -93,6 +93,7 @@ def test_summary_counts_what_the_files_hold(seed1: Path) -> None:
     summary = json.loads((seed1 / "summary.json").read_text())
     ios = json.loads((seed1 / "cloud_seed.json").read_text())["ios"]
     tags = json.loads((seed1 / "plc_tags.json").read_text())["tags"]
+    cloud = json.loads((seed1 / "cloud_seed.json").read_text())
     assert summary == {
         "ios": len(ios),
         "spares": sum(io["isSpare"] for io in ios),
@@ -102,6 +103,8 @@ def test_summary_counts_what_the_files_hold(seed1: Path) -> None:
         "by_kind": {kind: sum(tag["kind"] == kind for tag in tags) for kind in ("io", "fault", "vfd_flag")},
         "subsystemId": 38,
         "seed": 1,
+        "sheet_columns": len(cloud["sheetColumns"]),
+        "sheet_cells": len(cloud["sheetCells"]),
     }
 
 

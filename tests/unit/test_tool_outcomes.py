@@ -30,7 +30,7 @@ def test_401_is_permanent_and_explains_itself():
 def test_applied_conflict_rejected_items():
     assert classify_item({"ioId": 3, "status": "applied", "version": 4}).status == "applied"
     conflict = classify_item({"ioId": 3, "status": "conflict", "version": 9, "result": None, "comments": ""})
-    assert (conflict.status, conflict.version, conflict.io_id) == ("conflict", 9, 3)
+    assert (conflict.status, conflict.version, conflict.record_id) == ("conflict", 9, 3)
     rejected = classify_item({"ioId": 3, "status": "rejected", "reason": "SPARE cannot be Passed"})
     assert (rejected.status, rejected.reason) == ("rejected", "SPARE cannot be Passed")
 
