@@ -165,3 +165,17 @@ def test_the_seal_expects_each_further_kinds_snapshots_and_an_old_manifest_means
     assert old == expected_artifacts(RunShape(1, "local", 0, 0, False, record_kinds=("io",)))
     both = set(expected_artifacts(RunShape(1, "local", 0, 0, False, record_kinds=KINDS)))
     assert both - set(old) == {"snapshot-local.cell.json", "snapshot-cloud.cell.json"}
+
+
+def test_each_kind_is_partitioned_on_its_own_ids_and_only_the_first_has_a_hot_set():
+    from battle.adapters.base import RecordTarget
+    from battle.crew.targets import assign_kinds
+
+    targets = {kind: [RecordTarget(kind, i) for i in range(12)] for kind in KINDS}
+    shares = [assign_kinds(targets, bot, 3, frozenset({0, 1})) for bot in range(3)]
+    for kind in KINDS:
+        owned = [t.id for share in shares for t in share[kind].own]
+        assert len(owned) == len(set(owned))  # one writer per (kind, id)
+        assert all(t.id % 3 == bot for bot, share in enumerate(shares) for t in share[kind].own)
+    assert sorted(t.id for t in shares[0]["io"].hot) == [0, 1] and not shares[0]["cell"].hot
+    assert sorted(t.id for share in shares for t in share["cell"].own) == list(range(12))
