@@ -48,6 +48,7 @@ class Op:
     status: int | None = None
     latency_ms: float | None = None
     lifetime: str = ""  # the writer's process lifetime: op numbers restart when a writer restarts
+    kind: str = "io"  # the record kind written (journal schema 1 wrote none: the IO, LEGACY_KIND)
 
 
 Write = tuple[str | None, str]  # a whole write, normalised: (result, comments); see invariants/targets.py
@@ -102,8 +103,10 @@ class BotTally:
 class JournalDigest:
     """The op journals reduced in one pass: what the judges and the report need, not every op."""
 
-    targets: WrittenTargets = field(default_factory=WrittenTargets)
-    comments: Mapping[int, frozenset[str]] = field(default_factory=dict)  # target -> comments of ok/info writes bots sent (for I7)
+    # A target is a (record kind, id): record kind -> its targets. A kind no bot wrote has no entry.
+    targets: Mapping[str, WrittenTargets] = field(default_factory=dict)
+    # record kind -> target -> comments of ok/info writes bots sent (for I7)
+    comments: Mapping[str, Mapping[int, frozenset[str]]] = field(default_factory=dict)
     bots: tuple[BotTally, ...] = ()  # by bot id
     ops: int = 0  # journal lines read as ops (invokes and outcomes)
 
@@ -184,9 +187,14 @@ class Evidence:
     docker_events: tuple[DockerEvent, ...] = ()
     mutations: tuple[Mutation, ...] = ()
     plc_readbacks: tuple[PlcReadback, ...] = ()
-    # ioId -> {"result", "comments", "description", "isSpare", "version", ...}
+    # The first record kind's snapshots: ioId -> {"result", "comments", "description", "isSpare", "version", ...}
     local: dict[int, dict[str, Any]] = field(default_factory=dict)
     cloud: dict[int, dict[str, Any]] | None = None  # None when the cloud could not be read
+    # The run's record kinds (manifest `recordKinds`; the first is the one `local`/`cloud` hold), and the
+    # snapshots of the others, by kind (a cloud None: could not be read).
+    record_kinds: tuple[str, ...] = ("io",)
+    other_local: Mapping[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    other_cloud: Mapping[str, dict[int, dict[str, Any]] | None] = field(default_factory=dict)
     queue: QueueState | None = None  # tool queue after settle; None if unreadable
     settle_s: float | None = None  # seconds until the active queue drained; None = never drained
     propagation_s: tuple[float, ...] = ()  # cloud edit -> seen locally, measured during the soak
@@ -195,3 +203,13 @@ class Evidence:
     applied: Mapping[int, tuple[tuple[float, Write], ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # every evidence problem (damaged lines, broken files), for the record
     broken: dict[str, str] = field(default_factory=dict)  # artifact -> why it could not be used at all
+
+    def targets_of(self, kind: str) -> WrittenTargets:
+        """The targets of one record kind (none when no bot wrote it)."""
+        return self.journal.targets.get(kind, WrittenTargets())
+
+    def local_of(self, kind: str) -> dict[int, dict[str, Any]]:
+        return self.local if kind == self.record_kinds[0] else self.other_local.get(kind, {})
+
+    def cloud_of(self, kind: str) -> dict[int, dict[str, Any]] | None:
+        return self.cloud if kind == self.record_kinds[0] else self.other_cloud.get(kind)

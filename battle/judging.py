@@ -19,7 +19,16 @@ from battle.common.gcpause import no_gc
 from battle.common.timefmt import parse_iso
 from battle.invariants import JudgeError, get, judge_all, knob_problems
 from battle.observer.gather import Gathered, GatherError, collect
-from battle.seal import RunShape, expected_artifacts, is_link, measure_all, seal, seal_limits, verify
+from battle.seal import (
+    RunShape,
+    expected_artifacts,
+    is_link,
+    measure_all,
+    record_kinds_of,
+    seal,
+    seal_limits,
+    verify,
+)
 from battle.verdict import Verdict, iso, make_verdict, write_junit, write_verdict_json
 
 log = logging.getLogger(__name__)
@@ -111,7 +120,8 @@ def run_shape(run_dir: Path, manifest: dict[str, Any]) -> RunShape:
         raise GatherError(f"manifest.json: bots / knobs BOTS, MUTATE_PERIOD_SEC must be numbers ({exc}): which "
                           "artifacts the run must have cannot be told") from None
     return RunShape(bots=bots, backend=str(manifest.get("backend")), planned_faults=len(plan),
-                    planned_tag_resets=resets, mutator="mutate" in profiles and mutate_period > 0)
+                    planned_tag_resets=resets, mutator="mutate" in profiles and mutate_period > 0,
+                    record_kinds=record_kinds_of(manifest))
 
 
 def _plan_faults(run_dir: Path) -> list[dict[str, Any]]:

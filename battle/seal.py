@@ -29,6 +29,23 @@ def journal_name(bot: int) -> str:
     return f"journal-bot{bot}.jsonl"
 
 
+# A run dir without manifest `recordKinds` predates record kinds: it judged the IO alone.
+LEGACY_RECORD_KINDS = ("io",)
+
+
+def snapshot_name(side: str, kind: str, kinds: tuple[str, ...]) -> str:
+    """`snapshot-<side>.json` for the run's first record kind (as before kinds), else `snapshot-<side>.<kind>.json`."""
+    return f"snapshot-{side}.json" if kind == kinds[0] else f"snapshot-{side}.{kind}.json"
+
+
+def record_kinds_of(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The run's record kinds as its manifest recorded them (absent or unusable: the IO alone)."""
+    kinds = manifest.get("recordKinds")
+    if isinstance(kinds, list) and kinds and all(isinstance(k, str) and k for k in kinds):
+        return tuple(kinds)
+    return LEGACY_RECORD_KINDS
+
+
 @dataclass(frozen=True)
 class RunShape:
     """What a run was asked to do, as far as its artifacts go (read from manifest.json and plan.json)."""
@@ -38,10 +55,13 @@ class RunShape:
     planned_faults: int
     planned_tag_resets: int  # faults whose kind declares resets_tags: each gets a PLC read-back
     mutator: bool
+    record_kinds: tuple[str, ...] = LEGACY_RECORD_KINDS  # the first kind's snapshots are in ALWAYS
 
 
 def expected_artifacts(shape: RunShape) -> tuple[str, ...]:
     names = [*ALWAYS, *(journal_name(b) for b in range(shape.bots))]
+    names += [snapshot_name(side, kind, shape.record_kinds)
+              for kind in shape.record_kinds[1:] for side in ("local", "cloud")]
     if shape.planned_faults:
         names.append("injected.jsonl")
     if shape.planned_tag_resets:

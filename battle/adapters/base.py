@@ -72,8 +72,15 @@ class QueueState:
 
     active: int
     parked: int
-    parked_ids: tuple[int, ...] = ()
-    parked_rows: tuple[Any, ...] = ()
+    parked_ids: tuple[int, ...] = ()  # of the first record kind
+    parked_rows: tuple[Any, ...] = ()  # each with `ioId` (its id) and, past the first kind, `recordKind`
+    parked_targets: tuple[tuple[str, int], ...] = ()  # (record kind, id) of every parked row, when told
+
+    def parked_of(self, kind: str, first_kind: str) -> set[int]:
+        """The parked ids of one record kind (a state that names no kinds: its ids are the first kind's)."""
+        if not self.parked_targets:
+            return set(self.parked_ids) if kind == first_kind else set()
+        return {record_id for parked_kind, record_id in self.parked_targets if parked_kind == kind}
 
     def to_json(self) -> dict[str, Any]:
         return {"active": self.active, "parked": self.parked, "parkedRows": list(self.parked_rows)}

@@ -35,8 +35,10 @@ class BattleEvent(StrEnum):
     PLC_DISCONNECTED = "plc_disconnected"  # I5 counts flaps
     PLC_RESTORED = "plc_restored"  # written: flags written back after a program download (I3)
     RECORDS_PUSHED = "records_pushed"  # appliedItems: [{ioId, version, result, comments}] the cloud applied (I4)
-    RECORD_PARKED = "record_parked"  # ioId, reason, kind (business | transient | conflict ...) (I4)
-    RECORD_DROPPED = "record_dropped"  # ioId, reason, kind (I4, I6)
+    # ioId (the record's id, whatever its kind), reason, kind (business | transient | conflict ...: why), and
+    # recordKind (absent: the first record kind) (I4, I6)
+    RECORD_PARKED = "record_parked"
+    RECORD_DROPPED = "record_dropped"
     PULL_APPLIED = "pull_applied"  # cloud changes applied locally
     OTHER = "other"  # a structured event the vocabulary does not map: kept for the reader, never judged
 
@@ -44,6 +46,8 @@ class BattleEvent(StrEnum):
 # Fields that are numbers whatever the line says: a regular expression's groups are text.
 NUMERIC_FIELDS: Mapping[str, Callable[[str], Any]] = {"ioId": int, "written": int, "failed": int, "count": int}
 RAW_FIELD = "raw"
+# The record kind a parked or dropped event is about (`kind` there is why: business, transient, ...).
+RECORD_KIND_FIELD = "recordKind"
 # A text line longer than this is kept cut in `raw`: the line is evidence, not a log archive.
 RAW_TEXT_MAX = 300
 

@@ -22,7 +22,7 @@ from battle.adapters.base import (
     SutAdapter,
     SutEndpoints,
 )
-from battle.adapters.events import EventVocabulary
+from battle.adapters.events import RECORD_KIND_FIELD, EventVocabulary
 from battle.adapters.plc import TagExpectations, load_tag_expectations
 from battle.adapters.reference_cells import CELL_KIND, CellKind
 from battle.adapters.reference_cloud import CloudEditor, edit_visible
@@ -74,10 +74,15 @@ class ReferenceAdapter(SutAdapter):
         ios = self._queue(QUEUE_ROUTE, "ioId")
         if not self.with_cells:
             return ios
-        # Settling waits for both outboxes; parked ids stay the IOs' (QueueState has no kind per id yet).
+        # Settling waits for both outboxes. A parked cell row is named as battle names a record: `ioId` (its
+        # id) and `recordKind`; its `kind` stays why it was parked.
         cells = self._queue(CELL_QUEUE_ROUTE, "cellId")
+        cell_rows = tuple({"ioId": row.get("cellId"), RECORD_KIND_FIELD: CELL_KIND,
+                           **{k: v for k, v in row.items() if k != "cellId"}} for row in cells.parked_rows)
         return QueueState(active=ios.active + cells.active, parked=ios.parked + cells.parked,
-                          parked_ids=ios.parked_ids, parked_rows=ios.parked_rows + cells.parked_rows)
+                          parked_ids=ios.parked_ids, parked_rows=ios.parked_rows + cell_rows,
+                          parked_targets=tuple((IO_KIND, i) for i in ios.parked_ids)
+                          + tuple((CELL_KIND, i) for i in cells.parked_ids))
 
     def _queue(self, route: str, id_field: str) -> QueueState:
         url = f"{self.tool_url}{route}"

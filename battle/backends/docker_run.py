@@ -320,6 +320,7 @@ class DockerObserverRun:
     def _manifest_data(self, started: float, decision: GateDecision) -> dict[str, Any]:
         data = build_manifest(self.config, self.stack.run_id, "docker", started, decision,
                               images=dict(self.stack.images))
+        data["recordKinds"] = list(self.adapter.record_kinds())  # (the judge's snapshots, by kind)
         # Every knob reached this container as an explicit variable; the host knows where each came from.
         for name, source in self.stack.knob_sources.items():
             if name in data["knobSources"]:

@@ -97,6 +97,7 @@ def run_local(config: RunConfig, options: LocalRunOptions) -> Verdict:
         for line in decision.lines():
             options.progress(line)
         stack = build_local_stack(config, run_dir)
+        manifest.update(recordKinds=list(stack.adapter.record_kinds()))  # (the judge's snapshots, by kind)
         options.progress(f"run {run_id}: starting the local stack in {run_dir}")
         took = start_local_stack(stack)
         manifest.update(startup=took)

@@ -16,12 +16,14 @@ a write that had reached the cloud must come back through the pull, or it is a l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from battle.adapters.events import BattleEvent
-from battle.evidence import Evidence, Fault, TargetWrites
+from battle.adapters.events import RECORD_KIND_FIELD, BattleEvent
+from battle.evidence import Evidence, Fault, TargetWrites, WrittenTargets
 
 from .base import InvariantSpec, Result, register
+from .kinds import judged_kinds, kind_label, record_kind_of, record_label
 from .synced import reached_cloud
 from .targets import Write, norm_comments, norm_write, show_write
 
@@ -30,13 +32,17 @@ DROP_EVENTS = (BattleEvent.RECORD_PARKED, BattleEvent.RECORD_DROPPED)
 _MAX_LISTED = 50
 
 
-def silent_drops(evidence: Evidence) -> list[dict[str, Any]]:
-    """Tool events that parked or dropped a row for a reason other than a business rule."""
+def silent_drops(evidence: Evidence, kind: str | None = None) -> list[dict[str, Any]]:
+    """Tool events that parked or dropped a row for a reason other than a business rule (of one record
+    kind when `kind` is given; an event naming no kind is of the run's first)."""
     return [
         {"ioId": e.fields.get("ioId"), "event": e.event, "kind": e.fields.get("kind"),
-         "reason": e.fields.get("reason"), "t": e.t}
+         "reason": e.fields.get("reason"), "t": e.t,
+         **({} if record_kind_of(e, evidence) == evidence.record_kinds[0]
+            else {RECORD_KIND_FIELD: record_kind_of(e, evidence)})}
         for e in evidence.events
         if e.event in DROP_EVENTS and e.fields.get("kind") != "business"
+        and (kind is None or record_kind_of(e, evidence) == kind)
     ]
 
 
@@ -71,14 +77,36 @@ def _differs_in(local: Write | None, accepted: set[Write]) -> str:
     return "comments" if local[0] in {result for result, _ in accepted} else "result"
 
 
-def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
-    targets = evidence.journal.targets
-    wipes = sorted((f for f in evidence.faults if f.target == TOOL and f.effects.loses_data and f.applied_at),
-                   key=lambda f: f.applied_at or 0.0)
-    applied = evidence.applied if wipes else {}
-    comment_edits = _cloud_comment_edits(evidence)
-    local_rows = evidence.local
-    mismatches, excused, unproven = [], [], []
+@dataclass
+class _KindFindings:
+    """One record kind judged: its targets' losses, those a wipe excuses, and its silent drops."""
+
+    kind: str
+    targets: WrittenTargets
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    excused: list[dict[str, Any]] = field(default_factory=list)
+    unproven: list[dict[str, Any]] = field(default_factory=list)
+    drops: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def judged(self) -> int:
+        return len(self.targets.judged) - len(self.excused) - len(self.unproven)
+
+    def counts(self) -> dict[str, int]:
+        return {"judged_targets": self.judged, "mismatch_count": len(self.mismatches),
+                "silent_drop_count": len(self.drops), "excused_by_wipe": len(self.excused),
+                "unproven_wipe_losses": len(self.unproven)}
+
+
+def _judge_kind(evidence: Evidence, kind: str, wipes: list[Fault]) -> _KindFindings:
+    first = kind == evidence.record_kinds[0]
+    found = _KindFindings(kind, evidence.targets_of(kind), drops=silent_drops(evidence, kind))
+    # The cloud's applied writes and the mutator's comment edits are of the first kind (the IO) only.
+    applied = evidence.applied if wipes and first else {}
+    comment_edits = _cloud_comment_edits(evidence) if first else {}
+    local_rows, cloud = evidence.local_of(kind), evidence.cloud_of(kind)
+    tag = {} if first else {RECORD_KIND_FIELD: kind}
+    targets = found.targets
     for target in sorted(targets.judged):
         history = targets.judged[target]
         edits = comment_edits.get(target)
@@ -92,34 +120,50 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
         accepted = _accepted(history, since, edits or [])
         if local is not None and local in accepted:
             continue
-        field = _differs_in(local, accepted)
+        field_name = _differs_in(local, accepted)
         entry: dict[str, Any] = {
             "ioId": target,
-            "field": field,
+            "field": field_name,
             "expected": show_write(history.write),
             "accepted": [show_write(w) for w in sorted(accepted, key=lambda w: (w[0] is None, w[0] or "", w[1]))],
             "local": show_write(local),
             "bot": history.bot,
             "op": history.op,
             "kind": "missing" if row is None else ("wipe" if local is not None and local[0] is None
-                                                   and field == "result" else "mismatch"),
+                                                   and field_name == "result" else "mismatch"),
+            **tag,
         }
         wipe = _wipe_after(since, wipes)
         if wipe is None:
-            mismatches.append(entry)
+            found.mismatches.append(entry)
             continue
         entry["wipe"] = wipe.fault
-        if evidence.cloud is None and not applied:
-            unproven.append(entry)  # nothing tells whether it had reached the cloud before the wipe
+        if cloud is None and not applied:
+            found.unproven.append(entry)  # nothing tells whether it had reached the cloud before the wipe
             continue
-        reached = reached_cloud(target, accepted, since, applied, evidence.cloud)
+        reached = reached_cloud(target, accepted, since, applied, cloud)
         if reached is None:
-            excused.append({**entry, "why": "never reached the cloud before the wipe"})
+            found.excused.append({**entry, "why": "never reached the cloud before the wipe"})
         else:
-            mismatches.append({**entry, "kind": "not pulled back after wipe", "reached_cloud": reached})
+            found.mismatches.append({**entry, "kind": "not pulled back after wipe", "reached_cloud": reached})
+    return found
 
-    drops = silent_drops(evidence)
-    judged = len(targets.judged) - len(excused) - len(unproven)
+
+def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
+    wipes = sorted((f for f in evidence.faults if f.target == TOOL and f.effects.loses_data and f.applied_at),
+                   key=lambda f: f.applied_at or 0.0)
+    kinds = judged_kinds(evidence)
+    per_kind = [_judge_kind(evidence, kind, wipes) for kind in kinds]
+    several = len(kinds) > 1
+    mismatches = [m for f in per_kind for m in f.mismatches]
+    excused = [m for f in per_kind for m in f.excused]
+    unproven = [m for f in per_kind for m in f.unproven]
+    drops = [d for f in per_kind for d in f.drops]
+    judged = sum(f.judged for f in per_kind)
+    hot = sum(len(f.targets.hot) for f in per_kind)
+    never_ok = sum(len(f.targets.never_ok) for f in per_kind)
+    multi = [{"ioId": t, "bots": list(b), **({} if f.kind == kinds[0] else {RECORD_KIND_FIELD: f.kind})}
+             for f in per_kind for t, b in sorted(f.targets.multi_writer.items())]
     details = {
         "judged_targets": judged,
         "mismatches": mismatches[:_MAX_LISTED],
@@ -128,22 +172,26 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
         "silent_drop_count": len(drops),
         "excused_by_wipe": excused[:_MAX_LISTED],
         "unproven_wipe_losses": unproven[:_MAX_LISTED],
-        "hot_targets": len(targets.hot),
-        "never_acknowledged": len(targets.never_ok),
-        "multi_writer": [{"ioId": t, "bots": list(b)} for t, b in sorted(targets.multi_writer.items())][:_MAX_LISTED],
+        "hot_targets": hot,
+        "never_acknowledged": never_ok,
+        "multi_writer": multi[:_MAX_LISTED],
+        "perKind": {f.kind: f.counts() for f in per_kind},
     }
 
     problems = []
-    if mismatches:
-        first = mismatches[0]
-        problems.append(
-            f"{len(mismatches)} of {len(targets.judged)} targets lost their last write "
-            f"(first: IO {first['ioId']} {first['field']} {first['kind']}: expected {_show(first['expected'])}, "
-            f"local {_show(first['local'])}, bot {first['bot']} op {first['op']}"
-            + (f"; {first['reached_cloud']}" if "reached_cloud" in first else "") + ")"
-        )
+    for found in per_kind:
+        if found.mismatches:
+            first = found.mismatches[0]
+            problems.append(
+                f"{len(found.mismatches)} of {len(found.targets.judged)} {kind_label(found.kind, several)}targets "
+                f"lost their last write (first: {record_label(found.kind, first['ioId'])} {first['field']} "
+                f"{first['kind']}: expected {_show(first['expected'])}, "
+                f"local {_show(first['local'])}, bot {first['bot']} op {first['op']}"
+                + (f"; {first['reached_cloud']}" if "reached_cloud" in first else "") + ")"
+            )
     if drops:
-        shown = ", ".join(f"IO {d['ioId']} {d['event']} {d['reason']!s}" for d in drops[:3])
+        shown = ", ".join(f"{record_label(d.get(RECORD_KIND_FIELD, kinds[0]), d['ioId'])} {d['event']} {d['reason']!s}"
+                          for d in drops[:3])
         problems.append(f"{len(drops)} silent drop(s)/park(s) with a non-business reason: {shown}")
     if problems:
         return SPEC.result("fail", judged, "; ".join(problems), **details)
@@ -151,19 +199,21 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
         return SPEC.result(
             "inconclusive", judged,
             f"{len(unproven)} target(s) lost in a planned wipe, and neither the cloud's snapshot nor the tool's "
-            f"sync events can show whether they had reached the cloud (first: IO {unproven[0]['ioId']})",
+            f"sync events can show whether they had reached the cloud "
+            f"(first: {record_label(unproven[0].get(RECORD_KIND_FIELD, kinds[0]), unproven[0]['ioId'])})",
             **details,
         )
     if judged == 0:
         return SPEC.result(
             "inconclusive", 0,
-            f"no single-writer target to judge ({len(targets.hot)} hot, {len(targets.multi_writer)} multi-writer, "
-            f"{len(targets.never_ok)} never acknowledged, {len(excused)} excused by a wipe)",
+            f"no single-writer target to judge ({hot} hot, {sum(len(f.targets.multi_writer) for f in per_kind)} "
+            f"multi-writer, {never_ok} never acknowledged, {len(excused)} excused by a wipe)",
             **details,
         )
+    counted = "" if not several else " (" + ", ".join(f"{f.kind} {f.judged}" for f in per_kind) + ")"
     return SPEC.result(
         "pass", judged,
-        f"{judged} single-writer targets hold their last written result and comments; no silent drop"
+        f"{judged} single-writer targets{counted} hold their last written result and comments; no silent drop"
         + (f"; {len(excused)} lost in a wipe before they reached the cloud" if excused else ""),
         **details,
     )

@@ -67,7 +67,8 @@ def judge(evidence: Evidence, limits: Mapping[str, Any]) -> Result:
             judged_ops += 1
     expected = {io: f for io, f in expected.items() if f}
 
-    bot_comments = evidence.journal.comments  # (gathered for the IOs the mutator changed)
+    # (gathered for the IOs the mutator changed; its edits are of the first record kind alone)
+    bot_comments = evidence.journal.comments.get(evidence.record_kinds[0], {})
 
     missing, wrong = [], []
     for io, fields in sorted(expected.items()):

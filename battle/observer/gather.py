@@ -48,7 +48,7 @@ from battle.evidence import (
 )
 from battle.invariants.synced import APPLIED_FIELD, PUSH_EVENT, applied_items
 from battle.observer.journals import JournalFile, JournalJob, epoch_micros
-from battle.seal import FileSeal, is_link
+from battle.seal import FileSeal, is_link, record_kinds_of, snapshot_name
 
 
 class GatherError(Exception):
@@ -693,6 +693,11 @@ def _collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None, meanwh
         _, engine_events = load_events(run_dir / "docker-events.jsonl", part("docker-events"), missing_ok=True)
         local = _snapshot(run_dir / "snapshot-local.json", part("local"), mutated)
         cloud = _snapshot(run_dir / "snapshot-cloud.json", part("cloud"))
+        record_kinds = record_kinds_of(manifest)
+        other_local = {kind: _snapshot(run_dir / snapshot_name("local", kind, record_kinds), part("local")) or {}
+                       for kind in record_kinds[1:]}
+        other_cloud = {kind: _snapshot(run_dir / snapshot_name("cloud", kind, record_kinds), part("cloud"))
+                       for kind in record_kinds[1:]}
         queue = _queue(run_dir / "snapshot-queue.json", part("queue"))
         settle_s = _settle_seconds(run_dir / "settle.json", part("settle"))
         probes = load_probes(run_dir / "health.csv", part("health"))
@@ -721,6 +726,9 @@ def _collect(run_dir: Path, seal_limits: Mapping[str, int | None] | None, meanwh
         plc_readbacks=readbacks,
         local=local or {},
         cloud=cloud,
+        record_kinds=record_kinds,
+        other_local=other_local,
+        other_cloud=other_cloud,
         queue=queue,
         settle_s=settle_s,
         propagation_s=latencies,

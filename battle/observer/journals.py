@@ -41,7 +41,7 @@ import os
 import pickle
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -736,28 +736,47 @@ _LATENCY = attrgetter("bot", "type", "latencyMs")
 
 
 @dataclass
-class JournalPart:
-    """What one reader folded from its journals: merged with the others' into the digest (`merge`)."""
+class KindPart:
+    """What one reader folded of one record kind: merged with the other readers' into that kind's targets."""
 
-    files: list[JournalFile] = field(default_factory=list)  # each journal's problems and seal measure
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # judged candidates (TargetWrites fields)
     never_ok: dict[int, int] = field(default_factory=dict)  # target -> bot
     multi: dict[int, set[int]] = field(default_factory=dict)
     hot: set[int] = field(default_factory=set)
-    lifetimes: set[tuple[int, str]] = field(default_factory=set)
-    tally: Counter[tuple[int, str, bool]] = field(default_factory=Counter)
-    latency: Counter[tuple[int, float]] = field(default_factory=Counter)
     comments: dict[int, set[str]] = field(default_factory=dict)
-    lines: int = 0
     irregular: bool = False
 
 
+@dataclass
+class JournalPart:
+    """What one reader folded from its journals: merged with the others' into the digest (`merge`)."""
+
+    files: list[JournalFile] = field(default_factory=list)  # each journal's problems and seal measure
+    kinds: dict[str, KindPart] = field(default_factory=dict)  # by record kind, in the order first written
+    lifetimes: set[tuple[int, str]] = field(default_factory=set)
+    tally: Counter[tuple[int, str, bool]] = field(default_factory=Counter)
+    latency: Counter[tuple[int, float]] = field(default_factory=Counter)
+    lines: int = 0
+
+    @property
+    def irregular(self) -> bool:
+        return any(kind.irregular for kind in self.kinds.values())
+
+
+class _KindFold:
+    """One record kind's lines folded (a target is a (kind, id): each kind has its own ids and its own fold)."""
+
+    def __init__(self) -> None:
+        self.fold: _Fold | None = _Fold()
+        self.part = KindPart()
+
+
 class JournalReader:
-    """Journals, file after file (in bot order), folded into one `JournalPart`."""
+    """Journals, file after file (in bot order), folded into one `JournalPart`, one fold per record kind."""
 
     def __init__(self, comment_targets: Collection[int] | None = None, parse: IsoParser | None = None) -> None:
         self.parse = parse or IsoParser()
-        self._fold: _Fold | None = _Fold()
+        self._folds: dict[str, _KindFold] = {}
         self._comment_targets = comment_targets
         self._paths: list[Path] = []
         self._kept: list[Any] | None = None  # the lines themselves, when given in memory (digest_ops)
@@ -772,8 +791,25 @@ class JournalReader:
     def add(self, lines: list[Any], micros: np.ndarray | None = None) -> None:
         """Lines of one journal, in append order (a journal's chunks one after the other); `micros`: their
         times, when every line was decoded strictly (`stream_journal`)."""
-        part, fold = self.part, self._fold
-        part.lines += len(lines)
+        if not lines:
+            return
+        self.part.lines += len(lines)
+        kinds = list(map(_KIND_NAME, lines))
+        if kinds.count(kinds[0]) == len(kinds):  # the usual chunk: one kind (the array fold takes it whole)
+            self._add_kind(kinds[0], lines, micros)
+            return
+        positions: dict[str, list[int]] = {}
+        for at, kind in enumerate(kinds):
+            positions.setdefault(kind, []).append(at)
+        for kind, places in positions.items():  # each kind's lines keep their append order
+            self._add_kind(kind, [lines[i] for i in places], None if micros is None else micros[places])
+
+    def _add_kind(self, kind: str, lines: list[Any], micros: np.ndarray | None) -> None:
+        state = self._folds.get(kind)
+        if state is None:
+            state = self._folds[kind] = _KindFold()
+            self.part.kinds[kind] = state.part
+        part, kind_part, fold = self.part, state.part, state.fold
         at = 0
         if fold is not None and fold.vectors is not None:
             if micros is not None and fold.vectors.feed(fold, lines, micros, part.tally):
@@ -787,42 +823,50 @@ class JournalReader:
                 try:
                     fold.feed(lines[at:at + 1])
                 except Irregular:
-                    fold = self._fold = None
-                    part.irregular = True
+                    fold = state.fold = None
+                    kind_part.irregular = True
                     self._count(lines[at + 1:])
                 at += 1
         if fold is None and at == 0:
             self._count(lines)
         wanted = self._comment_targets
         if wanted is None or wanted:
+            comments = kind_part.comments
             for line in lines:
                 if line.type in ("ok", "info") and (wanted is None or line.target in wanted):
-                    part.comments.setdefault(line.target, set()).add(norm_comments((line.value or _NO_VALUE).comments))
+                    comments.setdefault(line.target, set()).add(norm_comments((line.value or _NO_VALUE).comments))
 
     def _count(self, lines: list[Any]) -> None:
         self.part.tally.update(map(_TALLY, lines))
         self.part.latency.update((b, float(v)) for b, k, v in map(_LATENCY, lines) if k in OUTCOMES and _number(v))
 
     def finish(self) -> JournalPart:
-        part, fold = self.part, self._fold
-        if fold is not None:
+        part = self.part
+        for state in self._folds.values():
+            fold, kind_part = state.fold, state.part
+            if fold is None:
+                continue
             if fold.vectors is not None:
                 fold.vectors.count_latencies(part.latency)
-            part.rows = [row for row in fold.rows(self.parse) if row[0] not in fold.hot and row[0] not in fold.multi]
+            kind_part.rows = [row for row in fold.rows(self.parse)
+                              if row[0] not in fold.hot and row[0] not in fold.multi]
             owners = fold.owner if fold.vectors is None else fold.vectors.owners()
             acknowledged = fold.last.keys() if fold.vectors is None else fold.vectors.acknowledged()
-            part.never_ok = {t: b for t, b in owners.items()
-                             if t not in acknowledged and t not in fold.hot and t not in fold.multi}
-            part.multi, part.hot = fold.multi, fold.hot
-            part.lifetimes = set(fold.hi) | {key[:2] for key in fold.pending}
+            kind_part.never_ok = {t: b for t, b in owners.items()
+                                  if t not in acknowledged and t not in fold.hot and t not in fold.multi}
+            kind_part.multi, kind_part.hot = fold.multi, fold.hot
+            part.lifetimes |= set(fold.hi) | {key[:2] for key in fold.pending}
         return part
 
-    def exact(self) -> WrittenTargets:
-        """The targets folded op by op (single_writer_targets), every journal read anew."""
+    def exact(self) -> dict[str, WrittenTargets]:
+        """Each kind's targets folded op by op (single_writer_targets), every journal read anew."""
         lines: list[Any] = [] if self._kept is None else self._kept
         for path in self._paths:
             stream_journal(path, self.parse, lambda chunk, _: lines.extend(chunk))
-        return written_targets(_as_op(line, self.parse) for line in lines)
+        by_kind: dict[str, list[Any]] = {}
+        for line in lines:
+            by_kind.setdefault(line.kind, []).append(line)
+        return {kind: written_targets(_as_op(line, self.parse) for line in each) for kind, each in by_kind.items()}
 
 
 def _number(value: Any) -> bool:
@@ -834,7 +878,7 @@ def _as_op(line: Any, parse: IsoParser) -> Op:
     return Op(bot=line.bot, op=line.op, type=line.type, target=line.target, hot=line.hot,
               value={"result": value.result, "comments": value.comments},
               t=parse(line.ts) if isinstance(line.ts, str) else line.ts, latency_ms=line.latencyMs,
-              lifetime=line.lifetime)
+              lifetime=line.lifetime, kind=line.kind)
 
 
 def merge(parts: Sequence[JournalPart]) -> JournalDigest | None:
@@ -847,6 +891,17 @@ def merge(parts: Sequence[JournalPart]) -> JournalDigest | None:
         if lifetimes & part.lifetimes:
             return None
         lifetimes |= part.lifetimes
+    targets: dict[str, WrittenTargets] = {}
+    for kind in dict.fromkeys(kind for part in parts for kind in part.kinds):
+        merged = _merge_kind([part.kinds[kind] for part in parts if kind in part.kinds])
+        if merged is None:
+            return None
+        targets[kind] = merged
+    return _digest(parts, targets)
+
+
+def _merge_kind(parts: Sequence[KindPart]) -> WrittenTargets | None:
+    """One kind's targets from every reader's part of it, or None (see `merge`)."""
     hot = set().union(*(part.hot for part in parts))
     multi: dict[int, set[int]] = {}
     for part in parts:
@@ -866,9 +921,8 @@ def merge(parts: Sequence[JournalPart]) -> JournalDigest | None:
     judged = {row[0]: TargetWrites._make(row) for part in parts for row in part.rows
               if row[0] not in hot and row[0] not in multi}
     never_ok = frozenset(t for part in parts for t in part.never_ok if t not in hot and t not in multi)
-    return _digest(parts, WrittenTargets(judged=judged, hot=frozenset(hot), never_ok=never_ok,
-                                         multi_writer={t: tuple(sorted(b)) for t, b in multi.items()
-                                                       if t not in hot}))
+    return WrittenTargets(judged=judged, hot=frozenset(hot), never_ok=never_ok,
+                          multi_writer={t: tuple(sorted(b)) for t, b in multi.items() if t not in hot})
 
 
 def _disjoint(sets: list[set[int]]) -> bool:
@@ -880,15 +934,16 @@ def _disjoint(sets: list[set[int]]) -> bool:
     return True
 
 
-def _digest(parts: Sequence[JournalPart], targets: WrittenTargets) -> JournalDigest:
+def _digest(parts: Sequence[JournalPart], targets: Mapping[str, WrittenTargets]) -> JournalDigest:
     tally: Counter[tuple[int, str, bool]] = Counter()
     latency: Counter[tuple[int, float]] = Counter()
-    comments: dict[int, set[str]] = {}
+    comments: dict[str, dict[int, set[str]]] = {}
     for part in parts:
         tally.update(part.tally)
         latency.update(part.latency)
-        for target, seen in part.comments.items():
-            comments.setdefault(target, set()).update(seen)
+        for kind, kind_part in part.kinds.items():
+            for target, seen in kind_part.comments.items():
+                comments.setdefault(kind, {}).setdefault(target, set()).update(seen)
     rows: dict[int, Counter[str]] = {}
     for (bot, kind, hot), n in tally.items():
         row = rows.setdefault(bot, Counter())
@@ -902,8 +957,8 @@ def _digest(parts: Sequence[JournalPart], targets: WrittenTargets) -> JournalDig
     bots = tuple(BotTally(bot=bot, invokes=row["invoke"], ok=row["ok"], fail=row["fail"], info=row["info"],
                           outcomes=row["outcomes"], hot=row["hot"], latencies=latencies.get(bot, {}))
                  for bot, row in sorted(rows.items()))
-    return JournalDigest(targets=targets, bots=bots, ops=sum(part.lines for part in parts),
-                         comments={t: frozenset(c) for t, c in comments.items()})
+    return JournalDigest(targets=dict(targets), bots=bots, ops=sum(part.lines for part in parts),
+                         comments={kind: {t: frozenset(c) for t, c in seen.items()} for kind, seen in comments.items()})
 
 
 # ---------------------------------------------------------------- reading a run's journals
@@ -1013,7 +1068,7 @@ def digest_ops(ops: Iterable[Op], comment_targets: Collection[int] | None = None
     Ops are taken in the order given: each bot's in its append order, bots one after the other."""
     lines = [Line(schema=JOURNAL_SCHEMA, ts=op.t, bot=op.bot, op=op.op, type=op.type, target=op.target, hot=op.hot,
                   lifetime=op.lifetime, latencyMs=op.latency_ms,
-                  value=Value(result=op.value.get("result"), comments=op.value.get("comments")))
+                  value=Value(result=op.value.get("result"), comments=op.value.get("comments")), kind=op.kind)
              for op in ops]
     reader = JournalReader(comment_targets)
     reader._kept = lines

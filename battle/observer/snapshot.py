@@ -9,15 +9,20 @@ from typing import Any
 
 from battle.adapters.base import AdapterError, SutAdapter
 from battle.common.jsonl import write_json_atomic
+from battle.seal import snapshot_name
 
 
 def take_snapshots(adapter: SutAdapter, run_dir: Path) -> list[str]:
-    """Write snapshot-local/cloud/queue.json; returns the problems (a missing snapshot is not fatal)."""
-    kind = adapter.primary_kind()
+    """Write snapshot-queue.json and each record kind's local and cloud snapshots (the first kind's
+    snapshot-local/cloud.json, another's snapshot-local/cloud.<kind>.json); returns the problems (a missing
+    snapshot is not fatal)."""
+    kinds = adapter.record_kinds()
+    names = tuple(kinds)
     problems = []
-    reads: tuple[tuple[str, Callable[[], Any]], ...] = (
-        ("snapshot-queue.json", lambda: adapter.queue_state().to_json()),
-        ("snapshot-local.json", kind.local_snapshot), ("snapshot-cloud.json", kind.cloud_snapshot))
+    reads: list[tuple[str, Callable[[], Any]]] = [("snapshot-queue.json", lambda: adapter.queue_state().to_json())]
+    for name, kind in kinds.items():
+        reads += [(snapshot_name("local", name, names), kind.local_snapshot),
+                  (snapshot_name("cloud", name, names), kind.cloud_snapshot)]
     for name, read in reads:
         value: Any = None
         for attempt in range(3):  # the cloud may rate-limit one read; a second try is cheap

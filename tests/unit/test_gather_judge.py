@@ -52,7 +52,7 @@ def test_gather_reads_every_artifact_and_reports_damage(tmp_path):
     evidence = gather(tmp_path / "run")
     digest = evidence.journal  # the journal's ops, folded: invoke/ok Passed, then invoke/ok Failed
     assert digest.ops == 4 and [(b.bot, b.invokes, b.ok) for b in digest.bots] == [(1, 2, 2)]
-    assert digest.targets.judged[7].write == ("Failed", "") and digest.targets.judged[7].op == 2
+    assert digest.targets["io"].judged[7].write == ("Failed", "") and digest.targets["io"].judged[7].op == 2
     assert evidence.faults[0].applied_at and evidence.faults[0].restored_at
     assert evidence.local[7]["result"] == "Failed" and evidence.cloud[7]["result"] == "Failed"
     assert evidence.settle_s == 2.0 and evidence.queue.active == 0

@@ -15,7 +15,7 @@ import pytest
 from battle.common.jsonl import read_jsonl
 from battle.common.timefmt import IsoParser, iso_utc, parse_iso
 from battle.crew.journal import OpJournal
-from battle.evidence import Op
+from battle.evidence import Op, WrittenTargets
 from battle.invariants.targets import written_targets
 from battle.observer import journals
 from battle.observer.gather import Problems, load_journals
@@ -125,11 +125,11 @@ def test_the_streaming_fold_is_the_op_by_op_definition(tmp_path, monkeypatch, se
     alongside = 10**9 if seed % 4 == 3 else 0  # (then one forked reader, as when the caller reads more itself)
     digest, _ = JournalJob.start(paths, None, workers=1 + seed % 2, min_bytes=0,
                                  alongside_bytes=alongside).result()  # odd seeds: forked
-    assert reduced(digest.targets) == reduced(written_targets(old))
+    assert reduced(digest.targets.get("io", WrittenTargets())) == reduced(written_targets(old))
     assert {b.bot: (b.invokes, b.ok, b.fail, b.info, b.outcomes, b.hot, dict(b.latencies))
             for b in digest.bots} == tally(old)
     assert digest.ops == len(old)
-    assert reduced(digest_ops(old).targets) == reduced(written_targets(old))
+    assert reduced(digest_ops(old).targets.get("io", WrittenTargets())) == reduced(written_targets(old))
 
 
 def test_comments_are_kept_for_the_targets_asked_for(tmp_path):
@@ -139,8 +139,8 @@ def test_comments_are_kept_for_the_targets_asked_for(tmp_path):
            Op(0, 2, "info", 6, {"result": "Failed", "comments": "b"}, True, 2.0),
            Op(0, 3, "invoke", 6, {"result": "Failed", "comments": "c"}, False, 3.0),
            Op(0, 3, "fail", 6, {"result": "Failed", "comments": "c"}, False, 3.0)]
-    assert digest_ops(ops).comments == {5: frozenset({"a"}), 6: frozenset({"b"})}
-    assert digest_ops(ops, comment_targets={6}).comments == {6: frozenset({"b"})}
+    assert digest_ops(ops).comments == {"io": {5: frozenset({"a"}), 6: frozenset({"b"})}}
+    assert digest_ops(ops, comment_targets={6}).comments == {"io": {6: frozenset({"b"})}}
     assert digest_ops(ops, comment_targets=()).comments == {}
 
 
@@ -189,7 +189,7 @@ def test_damaged_lines_are_read_and_listed_as_the_old_loader_did(tmp_path, monke
     problems = Problems()
     digest = load_journals(run, problems)
     assert list(problems) == old_problems
-    assert reduced(digest.targets) == reduced(written_targets(old))
+    assert reduced(digest.targets.get("io", WrittenTargets())) == reduced(written_targets(old))
     assert digest.ops == len(old)
 
 
