@@ -11,7 +11,6 @@ import random
 from typing import Any
 
 from battle.adapters.base import (
-    AdapterError,
     BotWrite,
     Outcome,
     RecordKind,
@@ -68,11 +67,7 @@ class CellKind(RecordKind):
         return self._cells(f"{self.cloud_url}{CLOUD_CELL_PULL_ROUTE}")
 
     def _cells(self, url: str) -> list[dict[str, Any]]:
-        answer = self.reader.get_json(url, subsystemId=self.subsystem_id)
-        cells = answer.get("cells") if isinstance(answer, dict) else None
-        if not isinstance(cells, list):
-            raise AdapterError(f"GET {url} answered JSON without a `cells` list: {str(answer)[:200]}")
-        return cells
+        return self.reader.get_list(url, "cells", subsystemId=self.subsystem_id)
 
     def normalise(self, field_name: str, value: Any) -> Any:
         return norm_value(value) if field_name == "value" else value

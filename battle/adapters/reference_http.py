@@ -32,6 +32,14 @@ class HttpReader:
         except ValueError as exc:
             raise AdapterError(f"GET {url} did not answer JSON: {response.text[:200]!r}") from exc
 
+    def get_list(self, url: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        """The `key` list of a JSON answer (the reference system wraps every listing in an object)."""
+        answer = self.get_json(url, **params)
+        rows = answer.get(key) if isinstance(answer, dict) else None
+        if not isinstance(rows, list):
+            raise AdapterError(f"GET {url} answered JSON without a `{key}` list: {str(answer)[:200]}")
+        return rows
+
     def answers_200(self, url: str) -> bool:
         try:
             return requests.get(url, headers=self.headers(url), timeout=5).status_code == 200

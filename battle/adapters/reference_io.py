@@ -6,7 +6,6 @@ import random
 from typing import Any
 
 from battle.adapters.base import (
-    AdapterError,
     BotWrite,
     Outcome,
     RecordKind,
@@ -76,11 +75,7 @@ class IoKind(RecordKind):
         return self._ios(f"{self.cloud_url}{CLOUD_PULL_ROUTE}")
 
     def _ios(self, url: str) -> list[dict[str, Any]]:
-        answer = self.reader.get_json(url, subsystemId=self.subsystem_id)
-        ios = answer.get("ios") if isinstance(answer, dict) else None
-        if not isinstance(ios, list):
-            raise AdapterError(f"GET {url} answered JSON without an `ios` list: {str(answer)[:200]}")
-        return ios
+        return self.reader.get_list(url, "ios", subsystemId=self.subsystem_id)
 
     def normalise(self, field_name: str, value: Any) -> Any:
         if field_name == "result":

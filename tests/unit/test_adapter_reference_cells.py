@@ -10,6 +10,7 @@ import pytest
 from battle.adapters.base import AdapterError, SutEndpoints
 from battle.adapters.reference import ReferenceAdapter
 from battle.adapters.reference_cells import CellKind, norm_value
+from battle.adapters.reference_http import HttpReader
 
 CELLS = [{"id": 1, "device": "CV001_RunFb", "columnId": 1, "columnName": "Installed", "editable": 1,
           "value": None, "version": 1},
@@ -19,8 +20,11 @@ CELLS = [{"id": 1, "device": "CV001_RunFb", "columnId": 1, "columnName": "Instal
           "value": "A. Novak", "version": 2}]
 
 
-class FakeReader:
+class FakeReader(HttpReader):
+    """The real reader's parsing with canned answers instead of HTTP."""
+
     def __init__(self, answers: dict[str, Any]) -> None:
+        super().__init__("http://cloud", "key", 1.0)
         self.answers = answers
         self.asked: list[tuple[str, dict[str, Any]]] = []
 
@@ -30,7 +34,7 @@ class FakeReader:
 
 
 def kind(answers: dict[str, Any]) -> CellKind:
-    return CellKind("http://tool", "http://cloud", FakeReader(answers), 38)  # type: ignore[arg-type]
+    return CellKind("http://tool", "http://cloud", FakeReader(answers), 38)
 
 
 def test_targets_are_the_editable_cells_only() -> None:
