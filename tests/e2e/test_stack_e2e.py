@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from battle.adapters.events import BattleEvent
 from battle.backends.docker_env import compose_environment, project_name
 from battle.common.timefmt import parse_iso
 from battle.config import resolve
@@ -119,7 +120,9 @@ def assert_common_artifacts(art: Path, run_id: str) -> dict[str, Any]:
     late = [line for line in engine[len(feed):] if line_time(line) < judged]
     assert not late, f"the feed lost {len(late)} tool lines written before judging: {late[:3]}"
     events = [json.loads(line) for line in (art / "events.jsonl").read_text().splitlines()]
-    assert any(e.get("source") == "tool" and e.get("event") == "server.start" for e in events)
+    # battle's name for the tool's start, with the tool's own name kept beside it (the adapter's vocabulary)
+    assert any(e.get("source") == "tool" and e.get("event") == BattleEvent.TOOL_STARTED and e.get("raw") == "server.start"
+               for e in events)
     assert any(e.get("source") == "docker" and e["service"] == "tool" and e["action"] == "start" for e in events)
     with open(art / "memory.csv", newline="") as handle:
         tool_rows = [row for row in csv.DictReader(handle) if row["service"] == "tool"]
